@@ -1,0 +1,228 @@
+"""PoseFormer: a spatial transformer per frame, then a temporal transformer over frames.
+
+Input ``(B, F, J, C_in)`` 2D keypoints (normalised screen coordinates, ``C_in = 2``);
+output ``(B, 1, J, 3)``: the 3D pose of the centre frame, root-relative, in metres.
+
+Stages (c = ``embed_dim_ratio``):
+
+* spatial, per frame: each joint is a token. ``Linear(C_in -> c)`` + learned joint embedding,
+  ``depth`` pre-norm transformer blocks of width c, ``Spatial_norm``; the J tokens of a frame are
+  then concatenated joint-major into one vector of size ``J*c`` (``'(b f) j c -> b f (j c)'``).
+* temporal: each frame is a token of width ``J*c``. Learned frame embedding, ``depth`` blocks,
+  ``Temporal_norm``, a learned weighted mean over frames (``Conv1d(F -> 1, kernel 1)`` with the
+  frames as channels), then ``LayerNorm + Linear(J*c -> J*3)``.
+
+Parameter names and shapes are those of the official release, so its ``model_pos`` state_dict
+(once the ``module.`` prefix is stripped, see ``common.checkpoint``) loads with ``strict=True``.
+The transformer blocks are ``timm.models.vision_transformer.Block`` (parameter names ``norm1``,
+``attn.qkv``, ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``; GELU; fused
+``F.scaled_dot_product_attention`` when timm enables it).
+
+The forward pass is split into ``forward_spatial`` (strictly per frame) and ``forward_temporal``
+so that evaluation can embed every frame of a video once and then slide the temporal stage over
+windows of cached features.
+"""
+
+from functools import partial
+
+import torch
+from torch import nn
+from timm.models.vision_transformer import Block
+
+try:  # timm >= 0.9 keeps the attention class in timm.layers; Block builds one of these
+    from timm.layers import Attention as _TimmAttention
+except ImportError:  # pragma: no cover - older timm
+    from timm.models.vision_transformer import Attention as _TimmAttention
+
+__all__ = [
+    "PoseTransformer",
+    "model_config",
+    "count_parameters",
+    "macs_per_output_frame",
+]
+
+
+class PoseTransformer(nn.Module):
+    """PoseFormer with the official constructor arguments.
+
+    Args:
+        num_frame: F, frames per input window (the receptive field; odd, centre frame predicted).
+        num_joints: J, joints per frame.
+        in_chans: input channels per joint (2 for 2D keypoints).
+        embed_dim_ratio: c, width of a joint token; a frame token has width ``J*c``.
+        depth: number of blocks in each of the spatial and the temporal stack.
+        num_heads: attention heads in every block (c and ``J*c`` must be divisible by it).
+        mlp_ratio: hidden width of each block's MLP relative to the block width.
+        qkv_bias: bias in the q/k/v projection.
+        qk_scale: must be None (attention scale is ``head_dim ** -0.5``); timm's fused attention
+            has no way to override it, so any other value raises ``ValueError``.
+        drop_rate: dropout after the position embeddings, the attention projection and the MLP.
+        attn_drop_rate: dropout on the attention weights.
+        drop_path_rate: stochastic depth; block i of each stack drops its residual branches with
+            probability ``linspace(0, drop_path_rate, depth)[i]``.
+        norm_layer: norm constructor for the blocks and the two stage norms; default
+            ``partial(nn.LayerNorm, eps=1e-6)``. It is not recorded in ``config``.
+
+    Attributes:
+        config: plain dict of the constructor arguments (except ``norm_layer``), enough to
+            rebuild the model with ``PoseTransformer(**config)``.
+    """
+
+    def __init__(self, num_frame=9, num_joints=17, in_chans=2, embed_dim_ratio=32, depth=4,
+                 num_heads=8, mlp_ratio=2., qkv_bias=True, qk_scale=None, drop_rate=0.,
+                 attn_drop_rate=0., drop_path_rate=0.2, norm_layer=None):
+        super().__init__()
+        if qk_scale is not None:
+            raise ValueError(
+                f"PoseTransformer: qk_scale={qk_scale!r} is not supported; the attention scale is "
+                "always head_dim ** -0.5 (qk_scale=None), which is what the released models use")
+        c = int(embed_dim_ratio)
+        width = int(num_joints) * c
+        for dim, what in ((c, "embed_dim_ratio"), (width, "num_joints*embed_dim_ratio")):
+            if dim % num_heads:
+                raise ValueError(f"PoseTransformer: {what}={dim} is not divisible by "
+                                 f"num_heads={num_heads}")
+        norm_layer = norm_layer or partial(nn.LayerNorm, eps=1e-6)
+
+        self.config = {
+            "num_frame": int(num_frame), "num_joints": int(num_joints),
+            "in_chans": int(in_chans), "embed_dim_ratio": c, "depth": int(depth),
+            "num_heads": int(num_heads), "mlp_ratio": float(mlp_ratio),
+            "qkv_bias": bool(qkv_bias), "qk_scale": None, "drop_rate": float(drop_rate),
+            "attn_drop_rate": float(attn_drop_rate), "drop_path_rate": float(drop_path_rate),
+        }
+        self.num_frame = int(num_frame)
+        self.num_joints = int(num_joints)
+        self.in_chans = int(in_chans)
+        self.embed_dim_ratio = c
+
+        self.Spatial_patch_to_embedding = nn.Linear(in_chans, c)
+        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, num_joints, c))
+        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, num_frame, width))
+        self.pos_drop = nn.Dropout(p=drop_rate)
+
+        drop_path = [float(r) for r in torch.linspace(0, drop_path_rate, depth)]
+
+        def make_block(dim, i):
+            return Block(dim=dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
+                         proj_drop=drop_rate, attn_drop=attn_drop_rate, drop_path=drop_path[i],
+                         norm_layer=norm_layer)
+
+        self.Spatial_blocks = nn.ModuleList([make_block(c, i) for i in range(depth)])
+        self.blocks = nn.ModuleList([make_block(width, i) for i in range(depth)])
+        self.Spatial_norm = norm_layer(c)
+        self.Temporal_norm = norm_layer(width)
+        self.weighted_mean = nn.Conv1d(in_channels=num_frame, out_channels=1, kernel_size=1)
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, num_joints * 3))
+
+    def forward_spatial(self, x):
+        """Spatial stage: ``(B, F, J, C_in)`` keypoints -> ``(B, F, J*c)`` frame features.
+
+        Every frame is processed on its own (F may differ from ``num_frame`` here), so features
+        of a video can be computed once per frame and reused by overlapping windows.
+        """
+        if x.dim() != 4 or x.shape[2] != self.num_joints or x.shape[3] != self.in_chans:
+            raise ValueError(
+                f"PoseTransformer.forward_spatial: expected input (B, F, {self.num_joints}, "
+                f"{self.in_chans}), got {tuple(x.shape)}")
+        b, f, j, ch = x.shape
+        x = x.reshape(b * f, j, ch)                       # (B*F, J, C_in)
+        x = self.Spatial_patch_to_embedding(x)            # (B*F, J, c)
+        x = self.pos_drop(x + self.Spatial_pos_embed)
+        for blk in self.Spatial_blocks:
+            x = blk(x)
+        x = self.Spatial_norm(x)
+        return x.reshape(b, f, j * self.embed_dim_ratio)  # joint-major: '(b f) j c -> b f (j c)'
+
+    def forward_temporal(self, feats):
+        """Temporal stage: ``(B, F, J*c)`` frame features -> ``(B, 1, J, 3)`` centre-frame pose."""
+        width = self.num_joints * self.embed_dim_ratio
+        if feats.dim() != 3 or feats.shape[1] != self.num_frame or feats.shape[2] != width:
+            raise ValueError(
+                f"PoseTransformer.forward_temporal: expected features (B, {self.num_frame}, "
+                f"{width}), got {tuple(feats.shape)}")
+        b = feats.shape[0]
+        x = self.pos_drop(feats + self.Temporal_pos_embed)  # (B, F, J*c)
+        for blk in self.blocks:
+            x = blk(x)
+        x = self.Temporal_norm(x)
+        x = self.weighted_mean(x)                           # frames are channels: (B, 1, J*c)
+        x = self.head(x)                                    # (B, 1, J*3)
+        return x.reshape(b, 1, self.num_joints, 3)
+
+    def forward(self, x):
+        """``(B, F, J, C_in)`` -> ``(B, 1, J, 3)``; equals ``forward_temporal(forward_spatial(x))``."""
+        return self.forward_temporal(self.forward_spatial(x))
+
+
+def _unwrap(model):
+    """The PoseTransformer inside a DataParallel / DistributedDataParallel wrapper (or itself)."""
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        model = model.module
+    return model
+
+
+def model_config(model):
+    """A copy of ``model.config`` (plain dict of constructor args); unwraps DDP/DataParallel."""
+    return dict(_unwrap(model).config)
+
+
+def count_parameters(model, trainable_only=False):
+    """Number of parameter elements (all, or only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def macs_per_output_frame(model):
+    """Multiply-accumulates to predict one output frame from one window of F input frames.
+
+    Measured by running one window (batch 1) through the model with forward hooks:
+    ``nn.Linear`` counts ``in * out`` per token, ``nn.Conv1d`` counts
+    ``in/groups * out * kernel`` per output position, and every timm attention module adds its
+    two matmuls ``q @ k^T`` and ``attn @ v`` (``2 * N * N * attn_dim`` for N tokens). Norms,
+    softmax, GELU, additions and dropout are not counted. The whole window is counted, i.e. the
+    spatial stage for all F frames (no reuse of per-frame features across windows).
+
+    Args:
+        model: a PoseTransformer (possibly DDP/DataParallel-wrapped); F is its ``num_frame``.
+
+    Returns:
+        int, MACs for one output frame.
+    """
+    net = _unwrap(model)
+    total = [0]
+
+    def linear_hook(mod, inputs, _out):
+        tokens = inputs[0].numel() // mod.in_features
+        total[0] += tokens * mod.in_features * mod.out_features
+
+    def conv1d_hook(mod, _inputs, out):
+        batch, _, length = out.shape
+        per_pos = (mod.in_channels // mod.groups) * mod.out_channels * mod.kernel_size[0]
+        total[0] += batch * length * per_pos
+
+    def attention_hook(mod, inputs, _out):
+        batch, tokens, _ = inputs[0].shape
+        attn_dim = mod.num_heads * mod.head_dim
+        total[0] += 2 * batch * tokens * tokens * attn_dim  # q @ k^T and attn @ v
+
+    handles = []
+    for mod in net.modules():
+        if isinstance(mod, nn.Linear):
+            handles.append(mod.register_forward_hook(linear_hook))
+        elif isinstance(mod, nn.Conv1d):
+            handles.append(mod.register_forward_hook(conv1d_hook))
+        elif isinstance(mod, _TimmAttention):
+            handles.append(mod.register_forward_hook(attention_hook))
+    was_training = net.training
+    param = next(net.parameters())
+    try:
+        net.eval()
+        with torch.no_grad():
+            x = torch.zeros(1, net.num_frame, net.num_joints, net.in_chans,
+                            dtype=param.dtype, device=param.device)
+            net(x)
+    finally:
+        for h in handles:
+            h.remove()
+        net.train(was_training)
+    return total[0]
