@@ -1,0 +1,141 @@
+"""Pose errors: MPJPE (protocol #1), P-MPJPE (protocol #2), N-MPJPE and velocity error (MPJVE).
+
+Poses are arrays whose last two axes are ``(J, 3)``: joints and xyz. Errors come out in the units
+that went in (metres inside the program; multiply by 1000 for millimetres in reports).
+
+* torch, differentiable (training loss): ``mpjpe``, ``n_mpjpe``.
+* numpy (evaluation): ``p_mpjpe``, ``mean_velocity_error``, and per-frame variants
+  ``*_per_frame`` that take ``(N, J, 3)`` and return one error per frame ``(N,)`` (velocity:
+  ``(N-1,)``), so that evaluation can sum / weight frames across sequences. The mean wrappers
+  equal ``per_frame(...).mean()``. The numpy functions also accept torch tensors.
+"""
+
+import numpy as np
+import torch
+
+__all__ = [
+    "mpjpe", "n_mpjpe", "p_mpjpe", "mean_velocity_error",
+    "mpjpe_per_frame", "n_mpjpe_per_frame", "p_mpjpe_per_frame", "velocity_error_per_frame",
+]
+
+
+def _check_shapes(pred, target, name):
+    if tuple(pred.shape) != tuple(target.shape):
+        raise ValueError(f"{name}: prediction shape {tuple(pred.shape)} differs from target "
+                         f"shape {tuple(target.shape)}")
+    if len(pred.shape) < 2:
+        raise ValueError(f"{name}: expected poses (..., J, 3), got shape {tuple(pred.shape)}")
+
+
+def _as_numpy(a):
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# torch
+
+def mpjpe(pred, target):
+    """Mean per-joint position error: mean Euclidean distance over the last axis.
+
+    Args: ``pred``, ``target``: tensors ``(..., J, 3)`` of equal shape (e.g. ``(B, 1, J, 3)``).
+    Returns: scalar tensor, mean over all joints and all leading axes.
+    """
+    _check_shapes(pred, target, "mpjpe")
+    return torch.linalg.vector_norm(pred - target, dim=-1).mean()
+
+
+def n_mpjpe(pred, target):
+    """MPJPE after scaling each predicted pose by the least-squares optimal factor.
+
+    Per pose (last two axes), ``s = sum(target * pred) / sum(pred * pred)``, then
+    ``mpjpe(s * pred, target)``. Tensors ``(..., J, 3)``; returns a scalar tensor.
+    """
+    _check_shapes(pred, target, "n_mpjpe")
+    scale = (target * pred).sum(dim=(-2, -1), keepdim=True) / \
+        (pred * pred).sum(dim=(-2, -1), keepdim=True)
+    return mpjpe(scale * pred, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy
+
+def mpjpe_per_frame(pred, target):
+    """MPJPE per pose: ``(N, J, 3)`` (or any ``(..., J, 3)``) -> ``(N,)`` mean over joints."""
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "mpjpe_per_frame")
+    return np.linalg.norm(pred - target, axis=-1).reshape(-1, pred.shape[-2]).mean(axis=1)
+
+
+def n_mpjpe_per_frame(pred, target):
+    """N-MPJPE per pose (see ``n_mpjpe``): ``(N, J, 3)`` -> ``(N,)``."""
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "n_mpjpe_per_frame")
+    scale = (target * pred).sum(axis=(-2, -1), keepdims=True) / \
+        (pred * pred).sum(axis=(-2, -1), keepdims=True)
+    return mpjpe_per_frame(scale * pred, target)
+
+
+def p_mpjpe_per_frame(pred, target):
+    """MPJPE after rigid alignment with scale (Procrustes) of each predicted pose to its target.
+
+    Per pose, find the scale ``a``, rotation ``R`` (a proper rotation: ``det(R) = +1``, so a
+    mirrored prediction is not undone) and translation ``t`` minimising
+    ``|| a * pred @ R + t - target ||``, then take the MPJPE of the aligned pose.
+
+    Args: ``pred``, ``target``: ``(N, J, 3)`` (or any ``(..., J, 3)``), numpy or torch.
+    Returns: ``(N,)`` float64 errors, one per pose.
+    """
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "p_mpjpe_per_frame")
+    joints, dims = pred.shape[-2:]
+    y = pred.reshape(-1, joints, dims)     # aligned onto x
+    x = target.reshape(-1, joints, dims)
+
+    mu_x = x.mean(axis=1, keepdims=True)
+    mu_y = y.mean(axis=1, keepdims=True)
+    x0, y0 = x - mu_x, y - mu_y
+    # Frobenius norms; a degenerate (all joints equal) pose is left unscaled instead of NaN
+    norm_x = np.maximum(np.sqrt((x0 ** 2).sum(axis=(1, 2), keepdims=True)), 1e-12)
+    norm_y = np.maximum(np.sqrt((y0 ** 2).sum(axis=(1, 2), keepdims=True)), 1e-12)
+    x0, y0 = x0 / norm_x, y0 / norm_y
+
+    # maximise trace(R^T H) with H = x0^T y0 = U S V^T: R = V U^T, row-vector convention y0 @ R
+    h = np.matmul(x0.transpose(0, 2, 1), y0)
+    u, s, vt = np.linalg.svd(h)
+    v = vt.transpose(0, 2, 1)
+    r = np.matmul(v, u.transpose(0, 2, 1))
+    # enforce det(R) = +1: flip the axis of the smallest singular value where needed
+    sign = np.sign(np.linalg.det(r))
+    sign[sign == 0] = 1.0
+    v[:, :, -1] *= sign[:, None]
+    s[:, -1] *= sign
+    r = np.matmul(v, u.transpose(0, 2, 1))
+
+    trace = s.sum(axis=1)[:, None, None]
+    a = trace * norm_x / norm_y
+    t = mu_x - a * np.matmul(mu_y, r)
+    aligned = a * np.matmul(y, r) + t
+    return np.linalg.norm(aligned - x, axis=-1).mean(axis=1)
+
+
+def p_mpjpe(pred, target):
+    """Mean of ``p_mpjpe_per_frame`` over all poses (numpy float)."""
+    return float(p_mpjpe_per_frame(pred, target).mean())
+
+
+def velocity_error_per_frame(pred, target):
+    """Error of the first time derivative: ``(N, J, 3)`` -> ``(N-1,)``, mean over joints.
+
+    Velocities are differences of consecutive poses along axis 0 (per frame, not per second).
+    """
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "velocity_error_per_frame")
+    diff = np.diff(pred, axis=0) - np.diff(target, axis=0)
+    return np.linalg.norm(diff, axis=-1).reshape(diff.shape[0], -1).mean(axis=1)
+
+
+def mean_velocity_error(pred, target):
+    """MPJVE: mean norm of the difference of velocities along axis 0 (numpy float)."""
+    return float(velocity_error_per_frame(pred, target).mean())
