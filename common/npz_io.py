@@ -7,15 +7,14 @@ containers (dict, list, tuple, str, numbers). Any other object makes loading fai
 `UserError` naming the file; nothing from the file runs.
 """
 import io
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from common.errors import UserError
+from common.io_utils import atomic_write
 
 try:  # numpy >= 2
     from numpy._core import multiarray as _multiarray
@@ -118,8 +117,6 @@ def save_npz(path, **entries):
 
     Dict or list values are stored as 0-d object arrays, as the community files do.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for key, value in entries.items():
         if isinstance(value, (dict, list, tuple)):
@@ -127,12 +124,4 @@ def save_npz(path, **entries):
             holder[()] = value
             value = holder
         arrays[key] = value
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + '.', suffix='.tmp.npz')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays), suffix='.tmp.npz')

@@ -1,0 +1,153 @@
+"""Command-line flags: the official PoseFormer flags (same names, short forms, defaults) plus ours.
+
+`parse_args(argv)` parses and validates; every invalid combination raises `UserError` with a
+message that names the flag and the fix (the CLI prints it without a traceback).
+"""
+import argparse
+
+from common.errors import UserError
+
+DATASETS = ('h36m', 'synthetic', 'custom', '3dhp')
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UserError instead of printing usage and exiting itself."""
+
+    def error(self, message):
+        raise UserError(f'{message} (see python run_poseformer.py --help)')
+
+
+def build_parser():
+    parser = _Parser(prog='run_poseformer.py',
+                     description='PoseFormer: train and evaluate 2D-to-3D pose lifting (Zheng et al., ICCV 2021).')
+
+    general = parser.add_argument_group('General (official)')
+    general.add_argument('-d', '--dataset', default='h36m', metavar='NAME',
+                         help=f'dataset: {", ".join(DATASETS)} (default h36m; "synthetic" is the embedded dataset '
+                              'generated on first use)')
+    general.add_argument('-k', '--keypoints', default='cpn_ft_h36m_dbb', metavar='NAME',
+                         help='2D detections: reads <data-dir>/data_2d_<dataset>_<NAME>.npz (default cpn_ft_h36m_dbb)')
+    general.add_argument('-str', '--subjects-train', default='S1,S5,S6,S7,S8', metavar='LIST',
+                         help='training subjects separated by commas')
+    general.add_argument('-ste', '--subjects-test', default='S9,S11', metavar='LIST',
+                         help='test subjects separated by commas')
+    general.add_argument('-a', '--actions', default='*', metavar='LIST',
+                         help='actions to train/test on, separated by commas (prefix match), or * for all')
+    general.add_argument('-c', '--checkpoint', default='checkpoint', metavar='PATH', help='checkpoint directory')
+    general.add_argument('--checkpoint-frequency', default=40, type=int, metavar='N',
+                         help='create a checkpoint every N epochs')
+    general.add_argument('-r', '--resume', default='', metavar='FILENAME',
+                         help='checkpoint to resume (file name inside -c, or a path)')
+    general.add_argument('--evaluate', default='', metavar='FILENAME',
+                         help='checkpoint to evaluate (file name inside -c, or a path)')
+    general.add_argument('--render', action='store_true', help='render a video of one sequence (see --viz-*)')
+    general.add_argument('--by-subject', action='store_true', help='break the evaluation down by subject')
+    general.add_argument('--export-training-curves', action='store_true',
+                         help='save training curves as PNG images in the checkpoint directory')
+
+    model = parser.add_argument_group('Model and training (official)')
+    model.add_argument('-s', '--stride', default=1, type=int, metavar='N',
+                       help='chunk size to use during training (PoseFormer predicts one frame: must be 1)')
+    model.add_argument('-e', '--epochs', default=200, type=int, metavar='N', help='number of training epochs')
+    model.add_argument('-b', '--batch-size', default=512, type=int, metavar='N',
+                       help='batch size in terms of predicted frames')
+    model.add_argument('-drop', '--dropout', default=0., type=float, metavar='P', help='dropout probability')
+    model.add_argument('-lr', '--learning-rate', default=0.0001, type=float, metavar='LR', help='initial learning rate')
+    model.add_argument('-lrd', '--lr-decay', default=0.99, type=float, metavar='LR',
+                       help='learning rate decay per epoch')
+    model.add_argument('-no-da', '--no-data-augmentation', dest='data_augmentation', action='store_false',
+                       help='disable train-time flipping')
+    model.add_argument('-no-tta', '--no-tta', '--no-test-time-augmentation', dest='test_time_augmentation',
+                       action='store_false', help='disable test-time flipping')
+    model.add_argument('-f', '-frame', '--number-of-frames', dest='number_of_frames', default=None, type=int,
+                       metavar='N', help='input frames per window, odd (default 81; with --evaluate/-r: the '
+                                         "checkpoint's)")
+
+    experimental = parser.add_argument_group('Experimental (official)')
+    experimental.add_argument('--subset', default=1, type=float, metavar='FRACTION',
+                              help='reduce dataset size by fraction')
+    experimental.add_argument('--downsample', default=1, type=int, metavar='FACTOR',
+                              help='downsample frame rate by factor')
+    experimental.add_argument('--no-eval', action='store_true',
+                              help='disable epoch evaluation while training (small speed-up)')
+
+    viz = parser.add_argument_group('Visualization (official)')
+    viz.add_argument('--viz-subject', metavar='STR', help='subject to render')
+    viz.add_argument('--viz-action', metavar='STR', help='action to render')
+    viz.add_argument('--viz-camera', type=int, default=0, metavar='N', help='camera to render')
+    viz.add_argument('--viz-video', metavar='PATH', help='path to input video')
+    viz.add_argument('--viz-skip', type=int, default=0, metavar='N', help='skip first N frames of input video')
+    viz.add_argument('--viz-output', metavar='PATH', help='output file name (.gif or .mp4)')
+    viz.add_argument('--viz-export', metavar='PATH', help='output file name for coordinates (.npy)')
+    viz.add_argument('--viz-bitrate', type=int, default=3000, metavar='N', help='bitrate for mp4 videos')
+    viz.add_argument('--viz-no-ground-truth', action='store_true', help='do not show ground-truth poses')
+    viz.add_argument('--viz-limit', type=int, default=-1, metavar='N', help='only render first N frames')
+    viz.add_argument('--viz-downsample', type=int, default=1, metavar='N', help='downsample FPS by a factor N')
+    viz.add_argument('--viz-size', type=int, default=5, metavar='N', help='image size')
+
+    ours = parser.add_argument_group('Additions of this implementation')
+    ours.add_argument('--data-dir', default='data', metavar='PATH', help='folder of the .npz data files (default data)')
+    ours.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
+                      help='where to run (default auto: CUDA when available)')
+    ours.add_argument('--seed', default=1234, type=int, help='seed of the training sampler and the model init')
+    ours.add_argument('--eval-batch-size', default=256, type=int, metavar='N',
+                      help='windows per evaluation batch (memory stays flat in video length)')
+    ours.add_argument('--results-json', metavar='PATH', help='write every evaluation number and the configuration here')
+    ours.add_argument('--eval-train', action='store_true',
+                      help='also report 3d_eval, the error on the training set in eval mode, each epoch')
+    ours.add_argument('--embed-dim-ratio', default=32, type=int, metavar='C', help='spatial embedding size c (default 32)')
+    ours.add_argument('--depth', default=4, type=int, metavar='L', help='transformer blocks per stage (default 4)')
+    ours.add_argument('--num-heads', default=8, type=int, metavar='H', help='attention heads (default 8)')
+    ours.add_argument('--drop-path', default=0.1, type=float, metavar='P', help='stochastic depth rate (default 0.1)')
+    ours.add_argument('--amp', action='store_true', help='bf16 autocast on CUDA (fp32 is the default, for fidelity)')
+    ours.add_argument('--compile', action='store_true', help='torch.compile the model (slow start, faster steps)')
+    ours.add_argument('--threads', default=0, type=int, metavar='N', help='CPU threads for torch (default: all cores)')
+    ours.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
+                      help='progress bars (auto: only on a terminal and when CI is not set)')
+    ours.add_argument('--synthetic-seed', default=0, type=int,
+                      help='seed of the embedded synthetic dataset (-d synthetic)')
+    return parser
+
+
+def parse_args(argv=None):
+    args = build_parser().parse_args(argv)
+    validate(args)
+    return args
+
+
+def validate(args):
+    if args.dataset not in DATASETS:
+        raise UserError(f'-d {args.dataset}: unknown dataset; choose one of {", ".join(DATASETS)}')
+    if args.resume and args.evaluate:
+        raise UserError('-r/--resume and --evaluate cannot be used together: resume trains, --evaluate only evaluates')
+    if args.export_training_curves and args.no_eval:
+        raise UserError('--export-training-curves needs the per-epoch evaluation: drop --no-eval')
+    if args.number_of_frames is not None and (args.number_of_frames < 1 or args.number_of_frames % 2 == 0):
+        raise UserError(f'-f {args.number_of_frames}: the number of frames must be a positive odd number '
+                        '(the model predicts the centre frame), e.g. 27 or 81')
+    if args.stride != 1:
+        raise UserError(f'-s {args.stride}: PoseFormer predicts one frame per window, so the chunk size must be 1')
+    for flag, value, low in (('-e', args.epochs, 1), ('-b', args.batch_size, 1),
+                             ('--checkpoint-frequency', args.checkpoint_frequency, 1),
+                             ('--eval-batch-size', args.eval_batch_size, 1), ('--downsample', args.downsample, 1),
+                             ('--viz-downsample', args.viz_downsample, 1), ('--depth', args.depth, 1),
+                             ('--embed-dim-ratio', args.embed_dim_ratio, 1), ('--num-heads', args.num_heads, 1)):
+        if value < low:
+            raise UserError(f'{flag} {value}: must be at least {low}')
+    if not 0 < args.subset <= 1:
+        raise UserError(f'--subset {args.subset}: must be a fraction in (0, 1]')
+    if not 0 <= args.dropout < 1 or not 0 <= args.drop_path < 1:
+        raise UserError('-drop/--drop-path: probabilities must be in [0, 1)')
+    if args.learning_rate <= 0:
+        raise UserError(f'-lr {args.learning_rate}: the learning rate must be positive')
+    if args.render and not (args.viz_subject and args.viz_action):
+        raise UserError('--render needs --viz-subject and --viz-action (e.g. --viz-subject S9 --viz-action Eating)')
+    if args.render and not (args.viz_output or args.viz_export):
+        raise UserError('--render needs --viz-output (.gif or .mp4) and/or --viz-export (.npy)')
+    if args.embed_dim_ratio % args.num_heads:
+        raise UserError(f'--num-heads {args.num_heads} must divide --embed-dim-ratio {args.embed_dim_ratio} '
+                        '(each head gets an equal share of the spatial embedding)')
+    args.subjects_train_list = [s for s in args.subjects_train.split(',') if s]
+    args.subjects_test_list = [s for s in args.subjects_test.split(',') if s]
+    args.action_filter = None if args.actions == '*' else [a for a in args.actions.split(',') if a]
+    return args
