@@ -151,7 +151,7 @@ class PoseTransformer(nn.Module):
         return x.reshape(b, 1, self.num_joints, 3)
 
     def forward(self, x):
-        """``(B, F, J, C_in)`` -> ``(B, 1, J, 3)``; equals ``forward_temporal(forward_spatial(x))``."""
+        """``(B, F, J, C_in)`` -> ``(B, 1, J, 3)``: ``forward_temporal(forward_spatial(x))``."""
         return self.forward_temporal(self.forward_spatial(x))
 
 

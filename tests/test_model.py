@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from common.model_poseformer import (PoseTransformer, count_parameters, macs_per_output_frame,
                                      model_config)
