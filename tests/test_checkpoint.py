@@ -1,0 +1,263 @@
+"""Tests for common/checkpoint.py: release layout, secure loading, strict report, atomic save,
+RNG state."""
+
+import io
+import os
+import pickle
+import random
+import types
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from common.checkpoint import (capture_rng_state, checkpoint_model_config, infer_model_config,
+                               load_checkpoint, load_model_weights, restore_rng_state,
+                               save_checkpoint, strip_module_prefix)
+from common.errors import UserError
+from common.model_poseformer import PoseTransformer, model_config
+
+
+def small_model(frames=9, seed=0):
+    torch.manual_seed(seed)
+    model = PoseTransformer(num_frame=frames, num_joints=17, embed_dim_ratio=8, depth=2,
+                            num_heads=2, drop_path_rate=0.0)
+    with torch.no_grad():  # non-zero position embeddings so that a wrong load would show
+        model.Spatial_pos_embed.normal_()
+        model.Temporal_pos_embed.normal_()
+    return model
+
+
+def release_layout(model):
+    """A checkpoint dict exactly as the official training script writes it."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    model(torch.randn(2, model.num_frame, 17, 2)).sum().backward()
+    optimizer.step()
+    return {
+        "epoch": 130,
+        "lr": 1e-3 * 0.99 ** 130,
+        "random_state": np.random.RandomState(1234),
+        "optimizer": optimizer.state_dict(),
+        "model_pos": {"module." + k: v for k, v in model.state_dict().items()},
+    }
+
+
+def test_release_layout_loads_strictly_and_reproduces_outputs(tmp_path):
+    model = small_model(9).eval()
+    path = tmp_path / "release.bin"
+    torch.save(release_layout(model), path)
+
+    ckpt = load_checkpoint(path)
+    assert ckpt["epoch"] == 130
+    assert isinstance(ckpt["random_state"], np.random.RandomState)
+    assert ckpt["random_state"].randint(0, 10**6, 5).tolist() == \
+        np.random.RandomState(1234).randint(0, 10**6, 5).tolist()
+    cfg = infer_model_config(ckpt["model_pos"])
+    assert cfg["num_frame"] == 9 and cfg["num_joints"] == 17 and cfg["embed_dim_ratio"] == 8
+    assert cfg["depth"] == 2 and cfg["in_chans"] == 2 and cfg["mlp_ratio"] == 2.0
+    assert cfg["qkv_bias"] is True and cfg["num_heads"] == 8
+
+    fresh = PoseTransformer(**{**cfg, "num_heads": 2}).eval()
+    load_model_weights(fresh, ckpt["model_pos"], str(path))
+    x = torch.randn(3, 9, 17, 2)
+    torch.testing.assert_close(fresh(x), model(x), atol=0, rtol=0)
+    # the optimizer state is usable as is
+    torch.optim.AdamW(fresh.parameters()).load_state_dict(ckpt["optimizer"])
+
+
+def _numpy1_style(path, payload):
+    """Write `payload` the way numpy 1.x + torch pickled it: the RandomState constructor is
+    called with the name 'MT19937' and arrays use numpy.core.multiarray._reconstruct."""
+    import numpy.random._pickle as np_pickle
+    ctor = getattr(np_pickle, "__randomstate_ctor")
+
+    class OldPickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            if type(obj) is np.random.RandomState:
+                return ctor, ("MT19937",), obj.get_state(legacy=False)
+            return NotImplemented
+
+    buf = io.BytesIO()
+    old_pickle = types.SimpleNamespace(Pickler=OldPickler, __name__="pickle")
+    torch.save(payload, buf, pickle_module=old_pickle)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("data.pkl"):
+                data = data.replace(b"cnumpy._core.multiarray\n_reconstruct\n",
+                                    b"cnumpy.core.multiarray\n_reconstruct\n")
+            dst.writestr(info.filename, data)
+
+
+def test_numpy1_pickled_random_state_loads(tmp_path):
+    model = small_model(9)
+    path = tmp_path / "old.bin"
+    _numpy1_style(path, {"epoch": 1, "lr": 0.1, "random_state": np.random.RandomState(7),
+                         "model_pos": {"module." + k: v for k, v in model.state_dict().items()}})
+    assert b"numpy.core.multiarray" in zipfile.ZipFile(path).read("archive/data.pkl")
+    ckpt = load_checkpoint(path)
+    assert ckpt["random_state"].rand() == np.random.RandomState(7).rand()
+
+
+def test_malicious_pickle_refused_without_running(tmp_path):
+    marker = tmp_path / "MARKER"
+
+    class Evil:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    path = tmp_path / "evil.bin"
+    torch.save({"epoch": 1, "model_pos": {"module.x": torch.zeros(1)}, "payload": Evil()}, path)
+    with pytest.raises(UserError, match="objects other than tensors") as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value)
+    assert not marker.exists()
+
+
+def test_random_state_constructor_cannot_call_arbitrary_functions(tmp_path):
+    """numpy's __randomstate_ctor calls its second argument; ours refuses anything else."""
+    import numpy.random._pickle as np_pickle
+    ctor = getattr(np_pickle, "__randomstate_ctor")
+
+    class Sneaky:
+        def __reduce__(self):  # an allow-listed callable passed as "bit_generator_ctor"
+            return ctor, ("MT19937", np.random.RandomState)
+
+    path = tmp_path / "sneaky.bin"
+    torch.save({"model_pos": {}, "x": Sneaky()}, path)
+    with pytest.raises(UserError, match="objects other than tensors"):
+        load_checkpoint(path)
+
+
+def test_missing_truncated_and_wrong_content(tmp_path):
+    with pytest.raises(UserError, match="README"):
+        load_checkpoint(tmp_path / "nope.bin")
+    good = tmp_path / "good.bin"
+    torch.save({"model_pos": small_model(9).state_dict()}, good)
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="corrupt or truncated"):
+        load_checkpoint(truncated)
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(UserError, match="corrupt"):
+        load_checkpoint(empty)
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"not a checkpoint at all " * 10)
+    with pytest.raises(UserError, match="corrupt"):
+        load_checkpoint(garbage)
+    not_dict = tmp_path / "list.bin"
+    torch.save([torch.zeros(1)], not_dict)
+    with pytest.raises(UserError, match="not a checkpoint dict"):
+        load_checkpoint(not_dict)
+    no_weights = tmp_path / "noweights.bin"
+    torch.save({"epoch": 3}, no_weights)
+    with pytest.raises(UserError, match="model_pos"):
+        load_checkpoint(no_weights)
+
+
+def test_frame_mismatch_message(tmp_path):
+    sd = {"module." + k: v for k, v in small_model(27).state_dict().items()}
+    with pytest.raises(UserError) as err:
+        load_model_weights(small_model(9), sd, "ckpt27.bin", frames_flag_given=True)
+    msg = str(err.value)
+    assert "ckpt27.bin" in msg and "27 frames" in msg and "-f 9" in msg and "-f 27" in msg
+    assert "1\u00d727\u00d7136" in msg
+
+
+def test_mismatch_report_lists_keys_by_name():
+    model = small_model(9)
+    sd = strip_module_prefix({"module." + k: v for k, v in model.state_dict().items()})
+    del sd["head.1.bias"]
+    sd["extra.weight"] = torch.zeros(2)
+    sd["Spatial_pos_embed"] = torch.zeros(1, 16, 8)
+    with pytest.raises(UserError) as err:
+        load_model_weights(small_model(9), sd, "x.bin")
+    msg = str(err.value)
+    assert "missing in checkpoint (1): head.1.bias" in msg
+    assert "unexpected in checkpoint (1): extra.weight" in msg
+    assert "Spatial_pos_embed 1\u00d716\u00d78 vs 1\u00d717\u00d78" in msg
+    assert "num_joints=16" in msg
+
+
+def test_saved_file_is_plain_and_prefixed(tmp_path):
+    model = small_model(9).eval()
+    wrapped = torch.nn.DataParallel(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.randn(1, 9, 17, 2)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "sub" / "epoch_1.bin"
+    save_checkpoint(path, epoch=1, lr=1e-3, model=wrapped, optimizer=optimizer,
+                    config=model_config(model),
+                    rng_state=capture_rng_state(np.random.RandomState(3)),
+                    extra={"history": {"train": [0.1]}, "best_valid": float("inf")})
+    raw = torch.load(path, weights_only=True)  # no allow-list needed
+    assert set(raw) == {"epoch", "lr", "optimizer", "model_pos", "config", "rng_state", "extra"}
+    assert all(k.startswith("module.") and not k.startswith("module.module.")
+               for k in raw["model_pos"])
+    assert raw["config"]["num_frame"] == 9 and raw["config"]["num_heads"] == 2
+    assert checkpoint_model_config(raw)["num_heads"] == 2
+    fresh = PoseTransformer(**raw["config"]).eval()
+    load_model_weights(fresh, load_checkpoint(path)["model_pos"], str(path))
+    x = torch.randn(2, 9, 17, 2)
+    torch.testing.assert_close(fresh(x), model(x), atol=0, rtol=0)
+    assert [p.name for p in path.parent.iterdir()] == ["epoch_1.bin"]
+
+
+def test_save_refuses_non_plain_config(tmp_path):
+    model = small_model(9)
+    with pytest.raises(TypeError, match="config"):
+        save_checkpoint(tmp_path / "a.bin", epoch=0, lr=0.1, model=model, optimizer=None,
+                        config={"layer": torch.nn.LayerNorm})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_save_keeps_previous_file(tmp_path, monkeypatch):
+    model = small_model(9)
+    path = tmp_path / "ckpt.bin"
+    save_checkpoint(path, epoch=1, lr=0.1, model=model, optimizer=None, config=model.config)
+    before = path.read_bytes()
+
+    def broken_save(obj, f, *args, **kwargs):
+        f.write(b"PK\x03\x04 half a checkpoint")
+        raise RuntimeError("disk went away")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(RuntimeError, match="disk went away"):
+        save_checkpoint(path, epoch=2, lr=0.1, model=model, optimizer=None, config=model.config)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.bin"]
+
+
+def test_rng_round_trip_through_a_file(tmp_path):
+    torch.manual_seed(1)
+    np.random.seed(2)
+    random.seed(3)
+    sampler = np.random.default_rng(4)
+    legacy = np.random.RandomState(5)
+    torch.rand(3), np.random.rand(), random.random(), sampler.random(), legacy.rand()
+    state = capture_rng_state(sampler)
+    state_legacy = capture_rng_state(legacy)
+
+    def draw(gen):
+        return (torch.rand(4).tolist(), np.random.rand(4).tolist(), random.random(),
+                gen.random(4).tolist())
+
+    expected, expected_legacy = draw(sampler), legacy.rand(4).tolist()
+    path = tmp_path / "rng.bin"
+    save_checkpoint(path, epoch=0, lr=0.1, model=small_model(9), optimizer=None, config={},
+                    rng_state=state, extra={"legacy": state_legacy})
+    loaded = torch.load(path, weights_only=True)
+
+    torch.manual_seed(99), np.random.seed(99), random.seed(99)
+    other = np.random.default_rng(99)
+    restore_rng_state(loaded["rng_state"], other)
+    assert draw(other) == expected
+    other_legacy = np.random.RandomState(0)
+    restore_rng_state(loaded["extra"]["legacy"], other_legacy)
+    assert other_legacy.rand(4).tolist() == expected_legacy
+    with pytest.raises(ValueError, match="sampler"):
+        restore_rng_state(loaded["rng_state"], np.random.RandomState(0))
