@@ -1,0 +1,357 @@
+"""2D keypoints detected in your own videos -> ``data_2d_custom_<name>.npz`` (COCO-17 layout, pixels).
+
+Inputs (pick one):
+
+- ``--detectron-dir DIR``: one ``<video>.npz`` per video, as a Detectron2 keypoint inference
+  script writes them. The video's name is the file name without ``.npz`` (``walk.mp4.npz`` ->
+  ``walk.mp4``). Keys:
+
+  - ``keypoints``: per frame, the detected people's keypoints, each either (4, 17) rows
+    ``[x, y, logit, prob]`` (the score used is ``prob``) or (17, 3) rows ``[x, y, score]``
+    ((3, 17) is read as the transpose of the latter). A frame may also be stored per class,
+    ``[[], people]``, as Detectron's class-indexed lists are (class 1 = person).
+  - ``boxes``: per frame, rows ``[x1, y1, x2, y2, score]`` (possibly none), in the same order
+    as the people; the person with the highest box score is kept. Without boxes (or when their
+    count does not match) the person with the highest mean keypoint score is kept.
+  - ``metadata``: ``{'w': width, 'h': height}`` of the video (or give ``--width/--height``).
+
+- ``--coco-json FILE``: COCO-format keypoint results (MMPose / AlphaPose export): a list of
+  ``{'image_id': int or 'frame_000123.jpg', 'keypoints': [x, y, score] * 17, 'score': float,
+  'category_id': 1}``. The frame index is the integer image_id, or the last run of digits in an
+  image file name; frames are numbered from 0 and the video has ``max index + 1`` frames unless
+  ``--num-frames`` says more. The highest-scoring person per frame is kept. The video's name is
+  ``--video-name`` (default: the JSON file name without extension); ``--width`` and ``--height``
+  (pixels) are required.
+
+Frames without a detection, and joints whose score is below ``--min-confidence`` (default 0.3),
+are filled per joint by linear interpolation over time; before the first / after the last valid
+frame the nearest valid value is repeated. A joint never confident in a whole video falls back to
+its detected positions whatever their score (with a warning). Scores are compared as stored: some
+detectors (Detectron2) store heatmap scores that are not probabilities; lower ``--min-confidence``
+(``--min-confidence=-1e9`` keeps everything detected) if too many joints are discarded.
+
+Output ``<output-dir>/data_2d_custom_<name>.npz`` (``-o/--output NAME``, default the folder name /
+video name; ``--output-dir`` default ``data``):
+``positions_2d`` -> ``{video: {'custom': [float32 (N, 17, 2) pixels]}}``; ``metadata`` ->
+``{'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': [[1,3,...,15], [2,4,...,16]],
+'video_metadata': {video: {'w': int, 'h': int}}}``.
+
+Usage (from the repository root)::
+
+    python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
+    python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 -o myvideo
+"""
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+import numpy as np  # noqa: E402
+
+from common.errors import UserError  # noqa: E402
+from common.keypoint_layouts import COCO_SYMMETRY  # noqa: E402
+from common.npz_io import load_npz, save_npz  # noqa: E402
+
+NUM_JOINTS = 17
+MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame index
+
+
+def _warn(message):
+    print(f'warning: {message}', file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------------------------
+# Filling gaps
+
+def fill_missing(raw, min_confidence, where, warn=_warn):
+    """(F, 17, 3) [x, y, score] with NaN rows for frames without detection -> (F, 17, 2) float32.
+
+    Invalid entries (no detection, non-finite, score < min_confidence) are linearly interpolated
+    per joint over time, edges take the nearest valid value.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    detected = np.all(np.isfinite(raw[..., :2]), axis=-1)  # (F, 17)
+    if not detected.any():
+        raise UserError(f'{where}: no person detected in any frame; nothing to convert (remove this video '
+                        f'or run the detector again)')
+    with np.errstate(invalid='ignore'):
+        confident = detected & (raw[..., 2] >= min_confidence)
+    frames = np.arange(len(raw))
+    out = np.empty(raw.shape[:2] + (2,), dtype=np.float64)
+    for joint in range(raw.shape[1]):
+        valid = confident[:, joint]
+        if not valid.any():
+            valid = detected[:, joint]
+            warn(f'{where}: joint {joint} never reaches --min-confidence {min_confidence}; '
+                 f'using its detected positions whatever their score')
+        for coord in range(2):
+            out[:, joint, coord] = np.interp(frames, frames[valid], raw[valid, joint, coord])
+    return out.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Detectron-style npz
+
+def _is_class_indexed(entry):
+    """``[[], people]`` (Detectron's per-class lists, class 0 background)."""
+    if isinstance(entry, np.ndarray) and entry.dtype != object:
+        return False
+    try:
+        return len(entry) == 2 and np.size(entry[0]) == 0
+    except TypeError:
+        return False
+
+
+def _people(entry):
+    """Per-frame entry -> list of per-person arrays (may be empty)."""
+    if entry is None:
+        return []
+    if _is_class_indexed(entry):
+        entry = entry[1]
+    if isinstance(entry, np.ndarray) and entry.dtype != object:
+        return [] if entry.size == 0 else list(entry)
+    return [p for p in entry]
+
+
+def person_keypoints(person, where):
+    """One person's keypoints in a supported shape -> (17, 3) [x, y, score]."""
+    try:
+        p = np.asarray(person, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f'{where}: keypoints of a person are not numeric arrays') from None
+    if p.shape == (4, NUM_JOINTS):
+        return p[[0, 1, 3]].T  # [x, y, logit, prob] rows
+    if p.shape == (NUM_JOINTS, 3):
+        return p
+    if p.shape == (3, NUM_JOINTS):
+        return p.T
+    if p.ndim == 2 and NUM_JOINTS not in p.shape:
+        count = p.shape[1] if p.shape[0] in (3, 4) else p.shape[0]
+        raise UserError(f'{where}: a person has {count} keypoints (array {p.shape}); expected {NUM_JOINTS} '
+                        f'(COCO layout). Use a COCO-17 keypoint model')
+    raise UserError(f'{where}: person keypoints shaped {p.shape}; expected (4, 17) [x, y, logit, prob] '
+                    f'or (17, 3) [x, y, score]')
+
+
+def read_detectron_npz(path, width=None, height=None):
+    """-> (raw (F, 17, 3) with NaN rows where nobody was detected, w, h)."""
+    data = load_npz(path, required_keys=['keypoints'],
+                    hint='Expected a Detectron-style file with keys keypoints, boxes, metadata.')
+    keypoints = data['keypoints']
+    boxes = data.get('boxes')
+    if np.ndim(keypoints) == 0 or isinstance(keypoints, dict):
+        raise UserError(f'{path}: "keypoints" should hold one entry per frame')
+    if boxes is not None and (np.ndim(boxes) == 0 or len(boxes) != len(keypoints)):
+        raise UserError(f'{path}: "boxes" has {len(boxes) if np.ndim(boxes) else 0} frames but "keypoints" has '
+                        f'{len(keypoints)}')
+    w, h = _detectron_size(path, data.get('metadata'), width, height)
+    raw = np.full((len(keypoints), NUM_JOINTS, 3), np.nan)
+    for frame, entry in enumerate(keypoints):
+        where = f'{path}: frame {frame}'
+        people = [person_keypoints(p, where) for p in _people(entry)]
+        if not people:
+            continue
+        box_rows = _people(boxes[frame]) if boxes is not None else []
+        scores = None
+        if len(box_rows) == len(people):
+            try:
+                scores = [float(np.asarray(b, dtype=np.float64).reshape(-1)[4]) for b in box_rows]
+            except (TypeError, ValueError, IndexError):
+                raise UserError(f'{where}: boxes should be rows [x1, y1, x2, y2, score]') from None
+        if scores is None:
+            scores = [float(np.nanmean(p[:, 2])) for p in people]
+        raw[frame] = people[int(np.argmax(scores))]
+    return raw, w, h
+
+
+def _detectron_size(path, metadata, width, height):
+    if width is not None and height is not None:
+        return _check_size(width, height, '--width/--height')
+    if not isinstance(metadata, dict) or 'w' not in metadata or 'h' not in metadata:
+        raise UserError(f'{path}: no metadata {{"w": width, "h": height}} of the video; give --width and '
+                        f'--height (pixels)')
+    try:
+        return _check_size(int(metadata['w']), int(metadata['h']), f'{path}: metadata')
+    except (TypeError, ValueError):
+        raise UserError(f'{path}: metadata w/h are not integers: {metadata}') from None
+
+
+def _check_size(w, h, where):
+    if w <= 0 or h <= 0:
+        raise UserError(f'{where}: the video size must be positive, got {w} x {h}')
+    return int(w), int(h)
+
+
+# ----------------------------------------------------------------------------------------------
+# COCO-format JSON results
+
+def frame_index(image_id, where):
+    """int image_id, a digit string, or a file name whose last digit run is the frame number."""
+    if isinstance(image_id, (int, np.integer)) and not isinstance(image_id, bool):
+        index = int(image_id)
+    elif isinstance(image_id, str):
+        digits = re.findall(r'\d+', Path(image_id).stem if not image_id.isdigit() else image_id)
+        if not digits:
+            raise UserError(f'{where}: image_id {image_id!r} has no frame number (expected an int or a name '
+                            f'like frame_000123.jpg)')
+        index = int(digits[-1])
+    else:
+        raise UserError(f'{where}: image_id {image_id!r} should be an int or an image file name')
+    if index < 0:
+        raise UserError(f'{where}: negative frame number {index}')
+    return index
+
+
+def read_coco_json(path, num_frames=None):
+    """-> raw (F, 17, 3) with NaN rows for frames without detection."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f'--coco-json: file not found: {path}')
+    try:
+        results = json.loads(path.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as exc:
+        raise UserError(f'{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); '
+                        f'expected a COCO keypoint results list') from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f'{path}: cannot read ({exc})') from None
+    if isinstance(results, dict) and isinstance(results.get('annotations'), list):
+        results = results['annotations']
+    if not isinstance(results, list):
+        raise UserError(f'{path}: expected a list of detections [{{"image_id", "keypoints", "score"}}, ...], '
+                        f'found a JSON {type(results).__name__}')
+    best = {}  # frame -> (score, (17, 3))
+    for i, det in enumerate(results):
+        where = f'{path}: entry {i}'
+        if not isinstance(det, dict) or 'image_id' not in det or 'keypoints' not in det:
+            raise UserError(f'{where} should be an object with "image_id" and "keypoints"')
+        if det.get('category_id', 1) != 1:
+            continue  # not a person
+        try:
+            kps = np.asarray(det['keypoints'], dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise UserError(f'{where}: "keypoints" should be a flat list of numbers [x, y, score] * 17') from None
+        if kps.size != NUM_JOINTS * 3:
+            count = f'{kps.size // 3} keypoints' if kps.size % 3 == 0 else f'{kps.size} numbers'
+            raise UserError(f'{where}: {count}, expected {NUM_JOINTS} (COCO layout, [x, y, score] each)')
+        kps = kps.reshape(NUM_JOINTS, 3)
+        try:
+            score = float(det['score']) if 'score' in det else float(np.mean(kps[:, 2]))
+        except (TypeError, ValueError):
+            raise UserError(f'{where}: "score" should be a number') from None
+        frame = frame_index(det['image_id'], where)
+        if frame not in best or score > best[frame][0]:
+            best[frame] = (score, kps)
+    if not best:
+        raise UserError(f'{path}: no person detections in the file; nothing to convert')
+    length = max(best) + 1
+    if length > MAX_FRAMES:
+        raise UserError(f'{path}: frame number {length - 1} from image_id is implausibly large; image_id must be '
+                        f'the frame index (0, 1, ...) or an image name with the frame number in it')
+    if num_frames is not None:
+        if num_frames < length:
+            raise UserError(f'--num-frames {num_frames}: {path} has detections up to frame {length - 1}')
+        length = num_frames
+    raw = np.full((length, NUM_JOINTS, 3), np.nan)
+    for frame, (_, kps) in best.items():
+        raw[frame] = kps
+    return raw
+
+
+# ----------------------------------------------------------------------------------------------
+
+def output_path(output_dir, name):
+    if not name or '/' in name or '\\' in name:
+        raise UserError(f'-o/--output: {name!r} should be a plain name (the file is '
+                        f'data_2d_custom_<name>.npz in --output-dir)')
+    return Path(output_dir) / f'data_2d_custom_{name}.npz'
+
+
+def write_custom(path, videos):
+    """videos: {name: (positions (N, 17, 2) pixels, w, h)} -> the community custom npz."""
+    positions = {name: {'custom': [pos.astype(np.float32)]} for name, (pos, _, _) in videos.items()}
+    metadata = {'layout_name': 'coco', 'num_joints': NUM_JOINTS,
+                'keypoints_symmetry': [list(side) for side in COCO_SYMMETRY],
+                'video_metadata': {name: {'w': int(w), 'h': int(h)} for name, (_, w, h) in videos.items()}}
+    save_npz(path, positions_2d=positions, metadata=metadata)
+    return path
+
+
+def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco_json=None, video_name=None,
+                   width=None, height=None, num_frames=None, min_confidence=0.3, overwrite=False, warn=_warn):
+    """Convert one input (a Detectron folder or a COCO JSON file); returns the written path."""
+    if (detectron_dir is None) == (coco_json is None):
+        raise UserError('give exactly one of --detectron-dir DIR or --coco-json FILE')
+    if (width is None) != (height is None):
+        raise UserError('give both --width and --height')
+    videos = {}
+    if detectron_dir is not None:
+        folder = Path(detectron_dir)
+        if not folder.is_dir():
+            raise UserError(f'--detectron-dir: folder not found: {folder}')
+        files = sorted(folder.glob('*.npz'))
+        if not files:
+            raise UserError(f'--detectron-dir: {folder} has no .npz files (one <video>.npz per video expected)')
+        name = output_name or folder.resolve().name
+        out = output_path(output_dir, name)
+        _check_overwrite(out, overwrite)
+        for f in files:
+            raw, w, h = read_detectron_npz(f, width, height)
+            videos[f.name[:-len('.npz')]] = (fill_missing(raw, min_confidence, f, warn), w, h)
+    else:
+        if width is None:
+            raise UserError('--coco-json needs --width and --height (pixels): COCO results hold no video size')
+        w, h = _check_size(width, height, '--width/--height')
+        video = video_name or Path(coco_json).stem
+        out = output_path(output_dir, output_name or video)
+        _check_overwrite(out, overwrite)
+        raw = read_coco_json(coco_json, num_frames)
+        videos[video] = (fill_missing(raw, min_confidence, coco_json, warn), w, h)
+    return write_custom(out, videos)
+
+
+def _check_overwrite(path, overwrite):
+    if path.exists() and not overwrite:
+        raise UserError(f'{path} already exists; pass --overwrite to replace it, or choose another -o name')
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description='Convert 2D keypoint detections of your videos into data_2d_custom_<name>.npz.')
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--detectron-dir', metavar='DIR', help='folder of <video>.npz Detectron-style outputs')
+    source.add_argument('--coco-json', metavar='FILE', help='COCO-format keypoint results of one video')
+    parser.add_argument('-o', '--output', metavar='NAME', default=None,
+                        help='output name: writes data_2d_custom_NAME.npz (default: folder / video name)')
+    parser.add_argument('--output-dir', default='data', help='where to write (default: data)')
+    parser.add_argument('--video-name', default=None, help='--coco-json: the video name (default: file name)')
+    parser.add_argument('--width', type=int, default=None, help='video width in pixels (required with --coco-json)')
+    parser.add_argument('--height', type=int, default=None, help='video height in pixels (required with --coco-json)')
+    parser.add_argument('--num-frames', type=int, default=None,
+                        help='--coco-json: number of frames of the video (default: last detected frame + 1)')
+    parser.add_argument('--min-confidence', type=float, default=0.3,
+                        help='joints scored below this are interpolated from neighbouring frames (default: 0.3)')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output file')
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        path = prepare_custom(output_dir=args.output_dir, output_name=args.output, detectron_dir=args.detectron_dir,
+                              coco_json=args.coco_json, video_name=args.video_name, width=args.width,
+                              height=args.height, num_frames=args.num_frames, min_confidence=args.min_confidence,
+                              overwrite=args.overwrite)
+    except UserError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    print(f'wrote {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
