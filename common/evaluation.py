@@ -179,7 +179,7 @@ def format_report(result, tta=True):
             lines.append('----------')
         for metric, label in AVERAGE_LABELS.items():
             if metric in action_wise:
-                lines.append(f'{label} action-wise average: {round(action_wise[metric], 1)} mm')
+                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} mm')
         for metric, label in AVERAGE_LABELS.items():
             if metric in frame_weighted:
                 lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} mm')
