@@ -25,7 +25,6 @@ Usage (from the repository root)::
 """
 import argparse
 import io
-import os
 import re
 import sys
 import zipfile
@@ -36,11 +35,11 @@ if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
 import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from common.camera import load_h36m_cameras, project_world_to_pixels  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.npz_io import save_npz  # noqa: E402
+from common.progress import progress_bar, progress_wanted  # noqa: E402
 from common.skeleton import H36M_REMOVED_JOINTS  # noqa: E402
 
 SUBJECTS = ['S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11']
@@ -67,11 +66,6 @@ def parse_subjects(text):
         raise UserError(f'--subjects: {", ".join(unknown) or "(empty)"} not a Human3.6M subject with 3D poses; '
                         f'choose from {",".join(SUBJECTS)}')
     return subjects
-
-
-def _progress(iterable, total, desc):
-    disable = not sys.stderr.isatty() or bool(os.environ.get('CI'))
-    return tqdm(iterable, total=total, desc=desc, unit='file', disable=disable)
 
 
 def _to_metres(pose_mm, where):
@@ -182,7 +176,8 @@ def collect_positions(found, allow_incomplete, source_name):
     jobs = [(subject, stem, reader) for subject, files in found.items() for stem, reader in files]
     positions = {subject: {} for subject in found}
     sources = {}
-    for subject, stem, reader in _progress(jobs, total, 'reading 3D poses'):
+    bar = progress_bar(jobs, progress_wanted(), total=total, desc='reading 3D poses', unit='file')
+    for subject, stem, reader in bar:
         action = action_name(stem)
         if (subject, action) in EXCLUDED:
             continue
