@@ -32,7 +32,7 @@ def run(args):
 
     from common.checkpoint import load_checkpoint
     from common.datasets import load_bundle
-    from common.evaluation import Symmetry, evaluate, format_report, write_results_json
+    from common.evaluation import METRICS, Symmetry, evaluate, format_report, write_results_json
     from common.model_poseformer import count_parameters, macs_per_output_frame
     from common.progress import progress_wanted
     from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,
@@ -90,7 +90,9 @@ def run(args):
             log('Evaluating...')
             result = evaluate(model, bundle.test, symmetry, tta=args.test_time_augmentation,
                               batch_size=args.eval_batch_size, device=device, root=bundle.root,
-                              by_subject=args.by_subject, progress=progress, config=run_config(args, model))
+                              by_subject=args.by_subject, progress=progress, config=run_config(args, model),
+                              metrics=tuple(METRICS) + tuple(bundle.extra_metrics), valid_mask=bundle.valid_mask,
+                              zero_predicted_root=bundle.zero_predicted_root)
             log(format_report(result, tta=args.test_time_augmentation))
             if args.results_json:
                 write_results_json(args.results_json, result)

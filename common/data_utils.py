@@ -106,3 +106,10 @@ class DataBundle:
     num_joints: int
     fps: float
     root: int = 0
+    extra_metrics: tuple = ()    # metrics beyond the Human3.6M protocols, e.g. ('pck', 'auc') for 3DHP
+    # Human3.6M's protocol zeroes only the target's root; MPI-INF-3DHP's centres both poses on it.
+    zero_predicted_root: bool = False
+
+    def valid_mask(self, sequence):
+        """Bool (N,) mask of the frames of `sequence` to score; None scores every frame."""
+        return None

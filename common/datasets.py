@@ -27,8 +27,8 @@ def keypoints_path(data_dir, dataset, keypoints):
 def load_bundle(args, need_train=True):
     """The DataBundle for the parsed command-line `args`."""
     if args.dataset == '3dhp':
-        from common.mpi3dhp_dataset import load_3dhp
-        return load_3dhp(args.data_dir)
+        from common.mpi3dhp_dataset import TRAIN_FILE, load_3dhp
+        return load_3dhp(args.data_dir, train_file=TRAIN_FILE if need_train else None)
     if args.dataset == 'custom':
         return _load_custom(args)
     from common.h36m_dataset import Human36mDataset

@@ -22,6 +22,7 @@ import torch
 
 from common.generators import flip_pose, pad_edges
 from common.loss import mean_velocity_error, mpjpe_per_frame, n_mpjpe_per_frame, p_mpjpe_per_frame
+from common.metrics_3dhp import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, joint_errors
 from common.progress import progress_bar
 
 METRICS = OrderedDict([
@@ -30,11 +31,16 @@ METRICS = OrderedDict([
     ('n_mpjpe', 'Protocol #3 Error (N-MPJPE)'),
     ('mpjve', 'Velocity Error (MPJVE)'),
 ])
+EXTRA_METRICS = OrderedDict([('pck', 'PCK (150 mm)'), ('auc', 'AUC (0-150 mm)')])   # MPI-INF-3DHP
+LABELS = OrderedDict(list(METRICS.items()) + list(EXTRA_METRICS.items()))
+UNITS = {'pck': '%', 'auc': '%'}
 AVERAGE_LABELS = OrderedDict([
     ('mpjpe', 'Protocol #1   (MPJPE)'),
     ('p_mpjpe', 'Protocol #2 (P-MPJPE)'),
     ('n_mpjpe', 'Protocol #3 (N-MPJPE)'),
     ('mpjve', 'Velocity      (MPJVE)'),
+    ('pck', 'PCK (150 mm)         '),
+    ('auc', 'AUC (0-150 mm)       '),
 ])
 
 
@@ -80,22 +86,49 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
     return out
 
 
-PER_FRAME_METRICS = {'mpjpe': mpjpe_per_frame, 'p_mpjpe': p_mpjpe_per_frame, 'n_mpjpe': n_mpjpe_per_frame}
+def _pck_per_frame(predicted, target):
+    """Percentage of joints within 150 mm, per frame (its mean over frames is the 3DHP PCK)."""
+    errors_mm = joint_errors(predicted, target) * MM_PER_M
+    return (errors_mm < PCK_THRESHOLD_MM).mean(axis=-1) * 100
 
 
-def sequence_errors(predicted, target, root=0, metrics=tuple(METRICS)):
-    """Errors in mm of one sequence: dict metric -> (N,) per-frame array; MPJVE as (N,) of one value.
+def _auc_per_frame(predicted, target):
+    """Mean PCK over the thresholds 0, 5, ..., 150 mm, per frame."""
+    errors_mm = joint_errors(predicted, target) * MM_PER_M
+    return np.mean([(errors_mm < t).mean(axis=-1) for t in AUC_THRESHOLDS_MM], axis=0) * 100
+
+
+MM_PER_M = 1000
+# metric -> function (predicted, target) in metres -> per-frame values in report units (mm or %).
+PER_FRAME_METRICS = {
+    'mpjpe': lambda p, t: mpjpe_per_frame(p, t) * MM_PER_M,
+    'p_mpjpe': lambda p, t: p_mpjpe_per_frame(p, t) * MM_PER_M,
+    'n_mpjpe': lambda p, t: n_mpjpe_per_frame(p, t) * MM_PER_M,
+    'pck': _pck_per_frame,
+    'auc': _auc_per_frame,
+}
+
+
+def sequence_errors(predicted, target, root=0, metrics=tuple(METRICS), valid=None, zero_predicted_root=False):
+    """Errors of one sequence: dict metric -> per-frame array (mm; PCK/AUC in %).
 
     target: (N, J, 3) metres, root slot holding the trajectory (zeroed here). predicted: (N, J, 3).
     MPJVE is one number per sequence (velocities need neighbouring frames); it is repeated per
-    frame so that every metric is weighted by frames in the same way.
+    frame so that every metric is weighted by frames in the same way. `valid` (bool (N,)) keeps
+    only the frames to score (MPI-INF-3DHP marks frames without a usable annotation).
+    `zero_predicted_root` also centres the prediction on its root (the MPI-INF-3DHP protocol).
     """
     target = target.copy()
     target[:, root] = 0
-    errors = {name: PER_FRAME_METRICS[name](predicted, target) * 1000 for name in metrics if name != 'mpjve'}
+    if zero_predicted_root:
+        predicted = predicted.copy()
+        predicted[:, root] = 0
+    errors = {name: PER_FRAME_METRICS[name](predicted, target) for name in metrics if name != 'mpjve'}
     if 'mpjve' in metrics:
-        velocity = mean_velocity_error(predicted, target) * 1000 if len(target) > 1 else 0.0
+        velocity = mean_velocity_error(predicted, target) * MM_PER_M if len(target) > 1 else 0.0
         errors['mpjve'] = np.full(len(target), velocity)
+    if valid is not None:
+        errors = {name: values[valid] for name, values in errors.items()}
     return errors
 
 
@@ -111,11 +144,11 @@ class EvaluationResult:
 
 
 def evaluate(model, sequences, symmetry, tta=True, batch_size=256, device='cpu', root=0, by_subject=False,
-             progress=False, config=None, metrics=tuple(METRICS)):
+             progress=False, config=None, metrics=tuple(METRICS), valid_mask=None, zero_predicted_root=False):
     """Predict all `sequences` and aggregate the official metrics (see the module docstring).
 
     Sequences without 3D ground truth are predicted but not scored. `metrics` limits the work
-    (per-epoch validation only needs 'mpjpe').
+    (per-epoch validation only needs 'mpjpe'); `valid_mask(seq)` may return the frames to score.
     """
     was_training = model.training
     model.eval()
@@ -126,7 +159,9 @@ def evaluate(model, sequences, symmetry, tta=True, batch_size=256, device='cpu',
             pred = predict_sequence(model, seq.poses_2d, symmetry, tta=tta, batch_size=batch_size, device=device)
             predictions.append(pred)
             if seq.poses_3d is not None:
-                scored.append((seq, sequence_errors(pred, seq.poses_3d, root=root, metrics=metrics)))
+                valid = valid_mask(seq) if valid_mask is not None else None
+                scored.append((seq, sequence_errors(pred, seq.poses_3d, root=root, metrics=metrics, valid=valid,
+                                                    zero_predicted_root=zero_predicted_root)))
     finally:
         model.train(was_training)
     result = EvaluationResult(predictions, *_aggregate(scored), config=dict(config or {}))
@@ -173,16 +208,17 @@ def format_report(result, tta=True):
         for action, row in per_action.items():
             lines.append(f'----{action}----')
             lines.append(f'Test time augmentation: {tta}')
-            for metric, label in METRICS.items():
+            for metric, label in LABELS.items():
                 if metric in row:
-                    lines.append(f'{label}: {row[metric]:.1f} mm')
+                    lines.append(f'{label}: {row[metric]:.1f} {UNITS.get(metric, "mm")}')
             lines.append('----------')
         for metric, label in AVERAGE_LABELS.items():
             if metric in action_wise:
-                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} mm')
+                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} {UNITS.get(metric, "mm")}')
         for metric, label in AVERAGE_LABELS.items():
             if metric in frame_weighted:
-                lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} mm')
+                lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} '
+                             f'{UNITS.get(metric, "mm")}')
     return '\n'.join(lines)
 
 

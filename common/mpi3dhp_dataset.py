@@ -102,7 +102,8 @@ def load_3dhp(data_dir, train_file=TRAIN_FILE, test_file=TEST_FILE, train_subjec
     return DataBundle3dhp(name='3dhp', train=train, test=test, joints_left=list(JOINTS_LEFT),
                           joints_right=list(JOINTS_RIGHT), kps_left=list(JOINTS_LEFT),
                           kps_right=list(JOINTS_RIGHT), num_joints=NUM_JOINTS, fps=fps, root=ROOT,
-                          valid=valid)
+                          valid=valid, extra_metrics=('pck', 'auc'),
+                          zero_predicted_root=True)
 
 
 def load_3dhp_train(path, subjects=None):

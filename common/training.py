@@ -120,7 +120,8 @@ def train(args, model, optimizer, bundle, state, device, context, symmetry, log=
         if not args.no_eval and context.is_main:
             result = evaluate(net, bundle.test, symmetry, tta=args.test_time_augmentation,
                               batch_size=args.eval_batch_size, device=device, root=bundle.root,
-                              metrics=('mpjpe',), progress=progress)
+                              metrics=('mpjpe',), progress=progress, valid_mask=bundle.valid_mask,
+                              zero_predicted_root=bundle.zero_predicted_root)
             valid_mm = result.frame_weighted['mpjpe']
             state.history['valid'].append(valid_mm / 1000)
             if eval_windows_on_train:

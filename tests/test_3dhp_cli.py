@@ -1,0 +1,46 @@
+"""-d 3dhp through the CLI on community-layout fixtures: trains, evaluates on valid frames, PCK/AUC."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from common.checkpoint import load_checkpoint, load_model_weights, strip_module_prefix
+from common.evaluation import Symmetry, predict_sequence
+from common.metrics_3dhp import evaluate_3dhp
+from common.model_poseformer import PoseTransformer
+from common.mpi3dhp_dataset import load_3dhp
+from run_poseformer import main
+from tests.fixtures_3dhp import write_3dhp_fixture
+
+SMALL = ['-f', '9', '--embed-dim-ratio', '8', '--depth', '1', '--num-heads', '2', '-b', '64', '-lr', '0.002']
+
+
+def test_3dhp_trains_and_scores_valid_frames_with_pck_auc(tmp_path, capsys):
+    write_3dhp_fixture(tmp_path)
+    ckpt = tmp_path / 'ckpt'
+    assert main(['-d', '3dhp', '--data-dir', str(tmp_path), '-c', str(ckpt), '-e', '2', '--checkpoint-frequency', '2']
+                + SMALL) == 0
+    assert main(['-d', '3dhp', '--data-dir', str(tmp_path), '-c', str(ckpt), '--evaluate', 'epoch_2.bin',
+                 '--num-heads', '2', '--results-json', str(tmp_path / 'r.json')]) == 0
+    out = capsys.readouterr().out
+    assert 'PCK (150 mm)' in out and 'AUC (0-150 mm)' in out
+    results = json.loads((tmp_path / 'r.json').read_text())
+
+    bundle = load_3dhp(tmp_path, train_file=None)
+    checkpoint = load_checkpoint(ckpt / 'epoch_2.bin')
+    model = PoseTransformer(**checkpoint['config']).eval()
+    load_model_weights(model, strip_module_prefix(checkpoint['model_pos']), 'epoch_2.bin')
+    symmetry = Symmetry(bundle.kps_left, bundle.kps_right, bundle.joints_left, bundle.joints_right)
+    preds, targets, masks = [], [], []
+    for seq in bundle.test:
+        preds.append(predict_sequence(model, seq.poses_2d, symmetry))
+        targets.append(seq.poses_3d)
+        masks.append(bundle.valid_mask(seq))
+    pooled = evaluate_3dhp(np.concatenate(preds), np.concatenate(targets), np.concatenate(masks), root=bundle.root)
+    fw = results['frame_weighted_average']
+    assert fw['pck'] == pytest.approx(pooled['pck'], abs=1e-3)
+    assert fw['auc'] == pytest.approx(pooled['auc'], abs=1e-3)
+    assert fw['mpjpe'] == pytest.approx(pooled['mpjpe'], abs=1e-3)
+    assert sum(row['frames'] for row in results['per_action'].values()) == int(np.concatenate(masks).sum())
+    assert int(np.concatenate(masks).sum()) < sum(len(m) for m in masks)   # some frames were invalid
