@@ -1,0 +1,185 @@
+"""The embedded "synthetic" dataset: a small, deterministic stand-in for Human3.6M (``-d synthetic``).
+
+Human3.6M cannot be redistributed, so the project generates this dataset on first use, in exactly
+the file formats of the community Human3.6M files (see DESIGN.md), so that training, evaluation
+and rendering run on it unchanged:
+
+- ``data_3d_synthetic.npz``: ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}``,
+  world coordinates in metres, z up, floor at z = 0, 50 fps, the 32-joint mocap skeleton.
+- ``data_2d_synthetic_gt.npz``: ``positions_2d`` -> ``{subject: {action: [4 x float32 (N, 17, 2)]}}``
+  pixels, the 17 kept joints projected through each subject's four real Human3.6M cameras (with
+  lens distortion); ``metadata`` as in the community files.
+- ``data_2d_synthetic_detected.npz``: the same keypoints corrupted like a 2D detector's output
+  (temporally correlated jitter of a few pixels, occasional outliers tens of pixels off, occasional
+  left/right limb swaps for a few frames); some sequences are 2-4 frames longer than the 3D ones,
+  as in the community CPN file (loaders cut them to the 3D length).
+
+Content: subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), each with their own body
+proportions; the 15 Human3.6M action names, each twice (``'Walking'`` and ``'Walking 1'``), 8-12 s
+per sequence: 210 sequences, about 105,000 frames. The motion is synthesised by
+`common.synthetic_motion` (a forward-kinematics skeleton driven by per-action key poses, gait
+cycles and gestures; see there). Everything derives from one seed: the same seed gives the same
+arrays and byte-identical files (zip members carry a fixed timestamp).
+
+THIS IS NOT HUMAN3.6M. The motions are hand-designed, simpler and far more regular than real
+human motion, and the detector noise is simulated. Errors measured on this dataset are useful to
+check that the pipeline works (a model should learn it well) but are NOT comparable with numbers
+on Human3.6M or with the PoseFormer paper.
+"""
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from common.camera import load_h36m_cameras, project_world_to_pixels
+from common.npz_io import save_npz
+from common.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
+from common.synthetic_motion import ACTIONS, make_body, synthesize_sequence
+
+SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
+# Overall body size of each subject (1.0 is about 1.75 m tall); segments vary around it.
+HEIGHT_SCALES = {'S1': 0.94, 'S5': 0.92, 'S6': 1.05, 'S7': 0.96, 'S8': 1.03, 'S9': 1.07, 'S11': 1.00}
+ACTION_NAMES = tuple(ACTIONS)
+REPETITIONS = 2
+FRAMES_RANGE = (400, 600)  # per sequence, 50 fps
+METADATA = {'layout_name': 'h36m', 'num_joints': 17,
+            'keypoints_symmetry': [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]}
+FILE_3D = 'data_3d_synthetic.npz'
+FILES_2D = {'gt': 'data_2d_synthetic_gt.npz', 'detected': 'data_2d_synthetic_detected.npz'}
+
+
+def action_key(action, repetition):
+    """Human3.6M-style key: the first repetition is the bare name, the second 'Name 1'."""
+    return action if repetition == 0 else f'{action} {repetition}'
+
+
+def kept_joints():
+    """Indices of the 17 joints kept from the 32 (in the 32-joint numbering)."""
+    return h36m_skeleton_32().remove_joints(H36M_REMOVED_JOINTS)
+
+
+def subject_body(subject, seed=0):
+    """Segment lengths (metres) of a synthetic subject."""
+    rng = np.random.default_rng([seed, 1000 + SUBJECTS.index(subject)])
+    return make_body(rng, HEIGHT_SCALES[subject])
+
+
+def generate_synthetic_positions(seed=0):
+    """``{subject: {action: float32 (N, 32, 3)}}`` world positions in metres (z up, 50 fps)."""
+    positions = {}
+    for s_idx, subject in enumerate(SUBJECTS):
+        body = subject_body(subject, seed)
+        positions[subject] = {}
+        for a_idx, action in enumerate(ACTION_NAMES):
+            for rep in range(REPETITIONS):
+                rng = np.random.default_rng([seed, s_idx, a_idx, rep])
+                n_frames = int(rng.integers(FRAMES_RANGE[0], FRAMES_RANGE[1] + 1))
+                positions[subject][action_key(action, rep)] = \
+                    synthesize_sequence(rng, action, body, n_frames).astype(np.float32)
+    return positions
+
+
+def _stream(seed, *names):
+    """A random generator for one named item, independent of the order items are processed in."""
+    return np.random.default_rng([seed, zlib.crc32('/'.join(map(str, names)).encode())])
+
+
+def make_2d_keypoints(positions_3d, cameras, detector_noise, seed=0):
+    """Project the 17 kept joints through each subject's 4 cameras.
+
+    positions_3d: ``{subject: {action: (N, 32, 3)}}`` world metres; cameras: as returned by
+    `load_h36m_cameras` (``{subject: [4 camera dicts]}``). With ``detector_noise`` the keypoints
+    are corrupted like a detector's (see module docstring) and some sequences get 2-4 extra
+    frames. Returns ``{subject: {action: [4 x float32 (N, 17, 2)]}}`` pixels.
+    """
+    kept = kept_joints()
+    out = {}
+    for subject, actions in positions_3d.items():
+        out[subject] = {}
+        for action, pos in actions.items():
+            pos17 = np.ascontiguousarray(pos[:, kept], dtype=np.float32)
+            extra = 0
+            if detector_noise:
+                rng = _stream(seed, 'extra', subject, action)
+                extra = int(rng.integers(2, 5)) if rng.random() < 0.5 else 0
+            views = []
+            for c_idx, cam in enumerate(cameras[subject]):
+                kp = project_world_to_pixels(pos17, cam)
+                if detector_noise:
+                    kp = _detector_like(_stream(seed, 'detector', subject, action, c_idx), kp, extra,
+                                        cam['res_w'], cam['res_h'])
+                views.append(kp.astype(np.float32))
+            out[subject][action] = views
+    return out
+
+
+# 17-joint groups a detector confuses between left and right.
+_SWAPS = [((1, 2, 3), (4, 5, 6)), ((2, 3), (5, 6)), ((3,), (6,)),
+          ((14, 15, 16), (11, 12, 13)), ((15, 16), (12, 13)), ((16,), (13,))]
+# Typical jitter (pixels) per joint: the torso is found precisely, hands and feet less so.
+_JITTER = np.array([2.0, 2.5, 3.0, 3.5, 2.5, 3.0, 3.5, 2.0, 2.0, 2.5, 2.5, 2.5, 3.0, 4.0, 2.5, 3.0, 4.0])
+
+
+def _detector_like(rng, kp, extra, w, h):
+    """Corrupt clean keypoints (N, 17, 2) like a 2D detector; append `extra` frames."""
+    kp = kp.astype(np.float64)
+    if extra:
+        velocity = kp[-1] - kp[-2]
+        kp = np.concatenate([kp, kp[-1] + velocity * np.arange(1, extra + 1)[:, None, None]])
+    n = len(kp)
+    for _ in range(rng.poisson(1.5)):  # left/right confusions for a few frames
+        a, b = _SWAPS[int(rng.integers(len(_SWAPS)))]
+        start = int(rng.integers(0, n - 10))
+        stop = start + int(rng.integers(3, 11))
+        a, b = list(a), list(b)
+        kp[start:stop, a + b] = kp[start:stop, b + a]
+    # Jitter: white noise smoothed over a few frames, rescaled to unit variance.
+    kernel = np.exp(-0.5 * (np.arange(-4, 5) / 1.5) ** 2)
+    kernel /= np.linalg.norm(kernel)
+    white = rng.standard_normal((n + len(kernel) - 1, 17, 2))
+    jitter = sum(k * white[i:i + n] for i, k in enumerate(kernel))
+    kp += jitter * (_JITTER * rng.uniform(0.8, 1.2))[None, :, None]
+    # Outliers: a joint thrown tens of pixels away for 1-3 frames.
+    hits = np.argwhere(rng.random((n, 17)) < 0.004)
+    for frame, joint in hits:
+        angle = rng.uniform(0, 2 * np.pi)
+        offset = rng.uniform(20, 70) * np.array([np.cos(angle), np.sin(angle)])
+        kp[frame:frame + int(rng.integers(1, 4)), joint] += offset
+    kp[..., 0] = np.clip(kp[..., 0], 0, w)
+    kp[..., 1] = np.clip(kp[..., 1], 0, h)
+    return kp.astype(np.float32)
+
+
+def synthetic_paths(data_dir):
+    data_dir = Path(data_dir)
+    return {'3d': data_dir / FILE_3D, '2d': {k: data_dir / v for k, v in FILES_2D.items()}}
+
+
+def generate(data_dir, seed=0):
+    """Write the three dataset files into `data_dir` (atomically); returns their paths."""
+    paths = synthetic_paths(data_dir)
+    positions = generate_synthetic_positions(seed)
+    cameras = load_h36m_cameras()
+    save_npz(paths['3d'], positions_3d=positions)
+    for kind, path in paths['2d'].items():
+        keypoints = make_2d_keypoints(positions, cameras, detector_noise=(kind == 'detected'), seed=seed)
+        save_npz(path, positions_2d=keypoints, metadata=METADATA)
+    return paths
+
+
+def ensure_synthetic_dataset(data_dir, seed=0, progress=True):
+    """Make sure the synthetic dataset files exist in `data_dir`, generating them if any is missing.
+
+    Returns ``{'3d': path, '2d': {'gt': path, 'detected': path}}``.
+    """
+    paths = synthetic_paths(data_dir)
+    if all(p.is_file() for p in [paths['3d'], *paths['2d'].values()]):
+        return paths
+    start = time.time()
+    if progress:
+        print(f'Generating the embedded synthetic dataset in {data_dir} (first use)...', flush=True)
+    generate(data_dir, seed)
+    if progress:
+        print(f'Synthetic dataset written in {time.time() - start:.1f} s.', flush=True)
+    return paths
