@@ -7,6 +7,7 @@
 `main(argv)` is importable and returns the exit status; user errors print ``error: ...`` and
 return 2 without a traceback.
 """
+import functools
 import os
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ def run(args):
     if context.world_size > 1 and device.type == 'cuda':
         device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
         torch.cuda.set_device(device)
-    log = print if context.is_main else (lambda *a, **k: None)
+    log = functools.partial(print, flush=True) if context.is_main else (lambda *a, **k: None)
     progress = progress_wanted(args.progress)
     try:
         evaluate_only = bool(args.evaluate)
