@@ -63,6 +63,13 @@ def run(args):
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
         symmetry = Symmetry(bundle.kps_left, bundle.kps_right, bundle.joints_left, bundle.joints_right)
+        if args.amp and device.type != 'cuda':
+            log('note: --amp only acts on CUDA; this run stays in fp32')
+        if args.compile:
+            # Compile the two stages separately: training calls both through forward, evaluation
+            # calls them one by one. Weights and state_dict keys are unchanged.
+            model.forward_spatial = torch.compile(model.forward_spatial)
+            model.forward_temporal = torch.compile(model.forward_temporal)
 
         if not evaluate_only:
             torch.manual_seed(args.seed)
@@ -93,7 +100,7 @@ def run(args):
                               batch_size=args.eval_batch_size, device=device, root=bundle.root,
                               by_subject=args.by_subject, progress=progress, config=run_config(args, model),
                               metrics=tuple(METRICS) + tuple(bundle.extra_metrics), valid_mask=bundle.valid_mask,
-                              zero_predicted_root=bundle.zero_predicted_root)
+                              zero_predicted_root=bundle.zero_predicted_root, amp=args.amp)
             log(format_report(result, tta=args.test_time_augmentation))
             if args.results_json:
                 write_results_json(args.results_json, result)

@@ -144,11 +144,13 @@ class EvaluationResult:
 
 
 def evaluate(model, sequences, symmetry, tta=True, batch_size=256, device='cpu', root=0, by_subject=False,
-             progress=False, config=None, metrics=tuple(METRICS), valid_mask=None, zero_predicted_root=False):
+             progress=False, config=None, metrics=tuple(METRICS), valid_mask=None, zero_predicted_root=False,
+             amp=False):
     """Predict all `sequences` and aggregate the official metrics (see the module docstring).
 
     Sequences without 3D ground truth are predicted but not scored. `metrics` limits the work
     (per-epoch validation only needs 'mpjpe'); `valid_mask(seq)` may return the frames to score.
+    `amp` runs the model under bf16 autocast on CUDA (metrics are computed in fp32).
     """
     was_training = model.training
     model.eval()
@@ -156,7 +158,8 @@ def evaluate(model, sequences, symmetry, tta=True, batch_size=256, device='cpu',
     scored = []
     try:
         for seq in progress_bar(sequences, enabled=progress, desc='evaluate', unit='seq'):
-            pred = predict_sequence(model, seq.poses_2d, symmetry, tta=tta, batch_size=batch_size, device=device)
+            with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp and torch.device(device).type == 'cuda'):
+                pred = predict_sequence(model, seq.poses_2d, symmetry, tta=tta, batch_size=batch_size, device=device)
             predictions.append(pred)
             if seq.poses_3d is not None:
                 valid = valid_mask(seq) if valid_mask is not None else None

@@ -121,7 +121,7 @@ def train(args, model, optimizer, bundle, state, device, context, symmetry, log=
             result = evaluate(net, bundle.test, symmetry, tta=args.test_time_augmentation,
                               batch_size=args.eval_batch_size, device=device, root=bundle.root,
                               metrics=('mpjpe',), progress=progress, valid_mask=bundle.valid_mask,
-                              zero_predicted_root=bundle.zero_predicted_root)
+                              zero_predicted_root=bundle.zero_predicted_root, amp=args.amp)
             valid_mm = result.frame_weighted['mpjpe']
             state.history['valid'].append(valid_mm / 1000)
             if eval_windows_on_train:
