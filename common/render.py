@@ -222,6 +222,11 @@ def render_animation(path, poses_2d, prediction, ground_truth, cam, parents, kps
     ax2d.set_xticks([])
     ax2d.set_yticks([])
     first_video_frame = video.first if video is not None else None
+    if first_video_frame is not None:
+        video_h, video_w = first_video_frame.shape[:2]
+        if abs(video_w / video_h - w / h) > 0.01 * (w / h):
+            print(f'warning: the video is {video_w}x{video_h} but the keypoints are in a {w}x{h} frame; the video is '
+                  'stretched to that frame, so the skeleton may not line up')
     background = first_video_frame if first_video_frame is not None else np.full((2, 2, 3), 240, dtype=np.uint8)
     image = ax2d.imshow(background, extent=(0, w, h, 0), interpolation='bilinear')
     ax2d.set_xlim(0, w)
@@ -299,6 +304,9 @@ class _AtomicOutput:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix='.' + self.path.name + '.', suffix=suffix)
         os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)     # mkstemp makes 0600 files; give the usual permissions
         self.tmp = Path(tmp)
 
     def commit(self):
