@@ -132,7 +132,7 @@ def plot_per_action(results, out_path, paper=None, title=None):
     average always. Returns `out_path`.
     """
     per_action = results['per_action']
-    actions = sorted(per_action)
+    actions = sorted(per_action, key=str.lower)   # the paper's table order for Human3.6M
     average = results.get('action_wise_average') or {}
     metrics = [(m, label) for m, label in (('mpjpe', 'Protocol #1: MPJPE (mm)'),
                                            ('p_mpjpe', 'Protocol #2: P-MPJPE (mm)'))
