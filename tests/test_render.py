@@ -187,18 +187,24 @@ def test_missing_video_and_bad_output(workspace, h36m_bundle):
     with pytest.raises(UserError, match='--viz-video .*not found'):
         render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
                                   str(root / 'nope.mp4')), model, bundle, symmetry, 'cpu', None)
-    (root / 'junk.mp4').write_bytes(b'not a video')
-    if render.find_ffmpeg() is not None:
-        pytest.importorskip('imageio_ffmpeg')
-        with pytest.raises(UserError, match='--viz-video .*cannot read'):
-            render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
-                                      str(root / 'junk.mp4')), model, bundle, symmetry, 'cpu', None)
     with pytest.raises(UserError, match='unsupported extension'):
         render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.avi')), model, bundle, symmetry,
                          'cpu', None)
     with pytest.raises(UserError, match='--viz-skip 500'):
         render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-skip', '500'),
                          model, bundle, symmetry, 'cpu', None)
+    assert not (root / 'v.gif').exists() and not list(root.glob('.v.gif*'))
+    (root / 'junk.mp4').write_bytes(b'not a video')
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match='needs the imageio-ffmpeg package'):
+            render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
+                                      str(root / 'junk.mp4')), model, bundle, symmetry, 'cpu', None)
+    else:
+        with pytest.raises(UserError, match='--viz-video .*cannot read'):
+            render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
+                                      str(root / 'junk.mp4')), model, bundle, symmetry, 'cpu', None)
     assert not (root / 'v.gif').exists() and not list(root.glob('.v.gif*'))
 
 
