@@ -14,6 +14,8 @@ from pathlib import Path
 
 from common.errors import UserError
 
+ROOT_DIR = Path(__file__).resolve().parent
+
 
 def main(argv=None):
     try:

@@ -140,10 +140,15 @@ def validate(args):
         raise UserError('-drop/--drop-path: probabilities must be in [0, 1)')
     if args.learning_rate <= 0:
         raise UserError(f'-lr {args.learning_rate}: the learning rate must be positive')
-    if args.render and not (args.viz_subject and args.viz_action):
-        raise UserError('--render needs --viz-subject and --viz-action (e.g. --viz-subject S9 --viz-action Eating)')
+    if (args.render or args.viz_export) and not (args.viz_subject and args.viz_action):
+        raise UserError('--render/--viz-export need --viz-subject and --viz-action '
+                        '(e.g. --viz-subject S9 --viz-action Eating; -d custom: the video name and "custom")')
     if args.render and not (args.viz_output or args.viz_export):
         raise UserError('--render needs --viz-output (.gif or .mp4) and/or --viz-export (.npy)')
+    if args.viz_output and not (args.render or args.viz_export):
+        raise UserError(f'--viz-output {args.viz_output}: add --render to write it')
+    if args.viz_output and not args.viz_output.lower().endswith(('.gif', '.mp4')):
+        raise UserError(f'--viz-output {args.viz_output}: the file name must end in .gif or .mp4')
     if args.embed_dim_ratio % args.num_heads:
         raise UserError(f'--num-heads {args.num_heads} must divide --embed-dim-ratio {args.embed_dim_ratio} '
                         '(each head gets an equal share of the spatial embedding)')

@@ -62,7 +62,7 @@ def h36m_bundle(workspace):
 
 
 def viz_args(root, *extra):
-    return parse_args(['--data-dir', str(root), '-k', 'gt', '--no-tta', '--progress', 'off'] + list(extra))
+    return parse_args(['--data-dir', str(root), '-k', 'gt', '--no-tta', '--progress', 'off', '--render'] + list(extra))
 
 
 def gif_info(path):
@@ -187,7 +187,7 @@ def test_missing_video_and_bad_output(workspace, h36m_bundle):
     with pytest.raises(UserError, match='--viz-video .*not found'):
         render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
                                   str(root / 'nope.mp4')), model, bundle, symmetry, 'cpu', None)
-    with pytest.raises(UserError, match='unsupported extension'):
+    with pytest.raises(UserError, match='must end in .gif or .mp4'):
         render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.avi')), model, bundle, symmetry,
                          'cpu', None)
     with pytest.raises(UserError, match='--viz-skip 500'):
