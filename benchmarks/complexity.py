@@ -162,13 +162,22 @@ def _millions(value):
     return f'{value / 1e6:,.1f} M'
 
 
+def _rate(values):
+    """'median (min-max)' of the repeats' frames/s."""
+    if not values:
+        return 'not measured'
+    text = f'{statistics.median(values):,.1f}'
+    return text + (f' ({min(values):,.1f}–{max(values):,.1f})' if len(values) > 1 else '')
+
+
 def format_table(rows):
     header = ['Frames', 'Parameters', 'MACs / output frame, full window (`macs_per_output_frame`)',
               'MACs / output frame, our evaluation (spatial once per frame)',
-              'our evaluation, as run (batch overlap)', 'frames/s, TTA on', 'frames/s, TTA off']
+              'our evaluation, as run (batch overlap)', 'frames/s, TTA on: median (min–max)',
+              'frames/s, TTA off: median (min–max)']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(['---:'] * len(header)) + '|']
     for r in rows:
-        fps = [f'{statistics.median(r[k]):,.1f}' if r[k] else 'not measured' for k in ('fps_tta', 'fps_no_tta')]
+        fps = [_rate(r[k]) for k in ('fps_tta', 'fps_no_tta')]
         lines.append('| ' + ' | '.join([str(r['frames']), f"{r['parameters']:,}", _millions(r['macs_full_window']),
                                          _millions(r['macs_our_evaluation']),
                                          _millions(r['macs_our_evaluation_as_run'])] + fps) + ' |')

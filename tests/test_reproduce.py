@@ -91,6 +91,19 @@ def test_nothing_to_run_is_a_clear_error(tmp_path, capsys):
     assert 'positive odd number' in capsys.readouterr().err
 
 
+def test_a_failing_evaluation_stops_with_its_reason(tmp_path, capsys):
+    write_h36m_fixture(tmp_path, subjects=('S9',), actions=('Walking',))
+    torch.manual_seed(0)
+    write_release_checkpoint(tmp_path / 'm81.bin', PoseTransformer(num_frame=81, embed_dim_ratio=8, depth=1))
+    rc = main(['--data-dir', str(tmp_path), '-c', str(tmp_path), '--out', str(tmp_path / 'o'),
+               '--config', 'gt:27:m81.bin', '--extra-args', '-ste S9'])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'Traceback' not in err
+    assert 'trained with 81 frames' in err                       # run_poseformer's own message
+    assert 'error: evaluating gt:27:m81.bin failed' in err
+    assert not (tmp_path / 'o' / 'reproduction.md').exists()
+
+
 def test_nine_frame_average_difference():
     results = {'per_action': {'Walking': {'mpjpe': 50.0, 'p_mpjpe': 40.0, 'frames': 10}},
                'action_wise_average': {'mpjpe': 52.5, 'p_mpjpe': 41.0},
