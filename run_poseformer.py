@@ -142,7 +142,11 @@ def build_model(args, checkpoint, num_joints, checkpoint_file):
                   drop_path_rate=args.drop_path)
     if checkpoint is not None:
         state_dict = strip_module_prefix(checkpoint['model_pos'])
-        stored = checkpoint.get('config') or infer_model_config(state_dict)
+        stored = checkpoint.get('config')
+        if not stored:
+            # Release files carry weights only: the head count cannot be read from them, so
+            # --num-heads (default 8, as released) stays in force.
+            stored = {k: v for k, v in infer_model_config(state_dict).items() if k != 'num_heads'}
         for key in ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias'):
             if key in stored:
                 config[key] = stored[key]

@@ -13,7 +13,7 @@ from run_poseformer import main
 from tests.h36m_fixtures import KEPT
 
 LEFT, RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
-CONFIG = dict(num_frame=9, embed_dim_ratio=16, depth=2, num_heads=8, drop_path_rate=0.1)
+CONFIG = dict(num_frame=9, embed_dim_ratio=16, depth=2, num_heads=4, drop_path_rate=0.1)
 
 
 def write_release_checkpoint(path, model):
@@ -52,7 +52,7 @@ def test_evaluate_release_checkpoint_matches_independent_computation(h36m_dir, c
     write_release_checkpoint(tmp_path / 'ckpt' / 'release9f.bin', model)
     model.eval()
     rc = main(['--data-dir', str(tmp_path), '-k', 'gt', '-c', str(tmp_path / 'ckpt'), '--evaluate', 'release9f.bin',
-               '-str', 'S1', '-ste', 'S9', '--num-heads', '8', '--results-json', str(tmp_path / 'r.json'),
+               '-str', 'S1', '-ste', 'S9', '--num-heads', '4', '--results-json', str(tmp_path / 'r.json'),
                '--eval-batch-size', '16'])
     out = capsys.readouterr().out
     assert rc == 0, out
