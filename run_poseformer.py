@@ -41,6 +41,8 @@ def run(args):
     from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,
                                  train)
 
+    from common.malloc_tuning import tune_malloc
+    tune_malloc()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -76,7 +78,7 @@ def run(args):
         if not evaluate_only:
             torch.manual_seed(args.seed)
             optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.1)
-            state = state_from_checkpoint(checkpoint, optimizer) if checkpoint else new_state(args)
+            state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(args)
             if checkpoint:
                 log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
             train_model = model

@@ -68,29 +68,37 @@ def new_state(args):
                          history={'train': [], 'valid': [], 'train_eval': []}, best_valid=float('inf'))
 
 
-def state_from_checkpoint(checkpoint, optimizer):
-    """Restore the training state (and RNGs, optimizer) from a checkpoint written by `train`."""
-    sampler = np.random.RandomState()
+def state_from_checkpoint(checkpoint, optimizer, seed):
+    """Restore the training state (and RNGs, optimizer) from a checkpoint.
+
+    Our files carry every RNG state (`rng_state`); a release file carries the sampler's pickled
+    RandomState (`random_state`), which is used as the official script does; otherwise the sampler
+    starts from `seed`.
+    """
+    sampler = np.random.RandomState(seed)
     if 'optimizer' in checkpoint:
         optimizer.load_state_dict(checkpoint['optimizer'])
     extra = checkpoint.get('extra', {}) or {}
     if checkpoint.get('rng_state') is not None:
         restore_rng_state(checkpoint['rng_state'], sampler)
+    elif isinstance(checkpoint.get('random_state'), np.random.RandomState):
+        sampler.set_state(checkpoint['random_state'].get_state())
+    history = {'train': [], 'valid': [], 'train_eval': []}
+    history.update({k: list(v) for k, v in extra.get('history', {}).items()})
     return TrainingState(epoch=int(checkpoint['epoch']), lr=float(checkpoint['lr']), sampler=sampler,
-                         history={k: list(v) for k, v in extra.get('history', {'train': [], 'valid': [], 'train_eval': []}).items()},
-                         best_valid=float(extra.get('best_valid', float('inf'))))
+                         history=history, best_valid=float(extra.get('best_valid', float('inf'))))
 
 
 def train(args, model, optimizer, bundle, state, device, context, symmetry, log=print, progress=False,
           on_epoch_end=None):
     """Train `model` from `state.epoch` to `args.epochs`; returns the final state.
 
-    `model` may be DDP-wrapped; `model_eval` (the unwrapped module) is used for evaluation.
+    `model` may be DDP-wrapped; the unwrapped module is evaluated and saved. `on_epoch_end(state)`
+    runs on the main process after each epoch's checkpoints (e.g. to draw training curves).
     """
     net = model.module if hasattr(model, 'module') else model
     windows = TrainingWindows(bundle.train, net.num_frame, bundle.kps_left, bundle.kps_right,
                               bundle.joints_left, bundle.joints_right, augment=args.data_augmentation)
-    eval_windows_on_train = args.eval_train
     checkpoint_dir = args.checkpoint
     while state.epoch < args.epochs:
         start = time.time()
@@ -124,14 +132,14 @@ def train(args, model, optimizer, bundle, state, device, context, symmetry, log=
                               zero_predicted_root=bundle.zero_predicted_root, amp=args.amp)
             valid_mm = result.frame_weighted['mpjpe']
             state.history['valid'].append(valid_mm / 1000)
-            if eval_windows_on_train:
+            if args.eval_train:
                 result_train = evaluate(net, bundle.train, symmetry, tta=False, batch_size=args.eval_batch_size,
                                         device=device, root=bundle.root, metrics=('mpjpe',), progress=progress)
                 state.history['train_eval'].append(result_train.frame_weighted['mpjpe'] / 1000)
         elapsed = (time.time() - start) / 60
         if context.is_main:
             line = f'[{state.epoch + 1}] time {elapsed:.2f} lr {state.lr:f} 3d_train {train_loss * 1000:f}'
-            if eval_windows_on_train and valid_mm is not None:
+            if args.eval_train and valid_mm is not None:
                 line += f' 3d_eval {state.history["train_eval"][-1] * 1000:f}'
             if valid_mm is not None:
                 line += f' 3d_valid {valid_mm:f}'

@@ -78,3 +78,22 @@ def test_two_process_gloo_torchrun_matches_single_process(h36m_dir):
             third = len(x) // 3
             x, y = x[2 * third:], y[2 * third:]
         assert torch.allclose(x, y, atol=1e-5), key
+
+
+def test_resume_from_a_release_layout_checkpoint(h36m_dir, capsys):
+    import numpy as np
+
+    from common.model_poseformer import PoseTransformer
+    from tests.test_cli_evaluate import write_release_checkpoint
+    tmp_path, _ = h36m_dir
+    (tmp_path / 'ckpt').mkdir()
+    torch.manual_seed(0)
+    write_release_checkpoint(tmp_path / 'ckpt' / 'release.bin',
+                             PoseTransformer(num_frame=9, embed_dim_ratio=8, depth=1, num_heads=2))
+    rc = main(['--data-dir', str(tmp_path), '-c', str(tmp_path / 'ckpt'), '-r', 'release.bin', '-e', '8',
+               '--checkpoint-frequency', '8', '--no-eval'] + SMALL)
+    out = capsys.readouterr().out
+    assert rc == 0 and 'Resuming from release.bin at epoch 7' in out
+    resumed = _load(tmp_path / 'ckpt' / 'epoch_8.bin')
+    assert resumed['epoch'] == 8 and np.isclose(resumed['lr'], 9.3e-5 * 0.99)
+    assert [line[:3] for line in out.splitlines() if line.startswith('[')] == ['[8]']
