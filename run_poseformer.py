@@ -98,7 +98,10 @@ def run(args):
         if not context.is_main:
             return 0
         result = None
-        if any(seq.poses_3d is not None for seq in bundle.test):
+        rendering = args.render or args.viz_export
+        # As the official script: rendering predicts just the chosen sequence instead of
+        # evaluating the whole test set first.
+        if not rendering and any(seq.poses_3d is not None for seq in bundle.test):
             log('Evaluating...')
             result = evaluate(model, bundle.test, symmetry, tta=args.test_time_augmentation,
                               batch_size=args.eval_batch_size, device=device, root=bundle.root,
@@ -109,7 +112,7 @@ def run(args):
             if args.results_json:
                 write_results_json(args.results_json, result)
                 log(f'Results written to {args.results_json}')
-        if args.render or args.viz_export:
+        if rendering:
             from common.render import render_from_args
             render_from_args(args, model, bundle, symmetry, device, result)
         return 0
