@@ -147,6 +147,8 @@ def json_line(d):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--sections', nargs='+', default=['main', 'sweep', 'memory'], choices=['main', 'sweep', 'memory'],
+                   help='which parts to run (default: all)')
     p.add_argument('--frames', type=int, nargs='+', default=[27, 81], help='receptive fields (odd)')
     p.add_argument('--videos', type=int, default=2, help='videos per run')
     p.add_argument('--length', type=int, default=256, help='frames per video')
@@ -165,7 +167,8 @@ def parse_args(argv):
     p.add_argument('--memory-lengths', type=int, nargs='*', default=[256, 1024],
                    help='video lengths for the memory-vs-length check of ours (none: skip)')
     p.add_argument('--memory-frames', type=int, default=27)
-    p.add_argument('--memory-variants', nargs='+', default=['ours', 'ours+mallopt'], choices=['ours', 'ours+mallopt'])
+    p.add_argument('--memory-variants', nargs='+', default=['ours', 'ours+mallopt'],
+                   choices=['ours', 'ours+mallopt', 'naive'])
     p.add_argument('--quick', action='store_true', help='tiny smoke run (< 30 s)')
     p.add_argument('--full', action='store_true',
                    help="the issue's workload: 4 x 2,000 frames, 3 repeats, memory 2,000 vs 8,000 frames at 81")
@@ -210,6 +213,17 @@ def main(argv=None):
         load.sample()
         peaks.append(cb.matmul_peak_gflops(args.peak_size))
 
+    if 'main' in args.sections:
+        _main_table(script, args, load, peaks, measure_peak)
+    if args.sweep and 'sweep' in args.sections:
+        _sweep(script, args, load)
+    if args.memory_lengths and 'memory' in args.sections:
+        _memory(script, args, load)
+    print(f'\n# machine load during the run: {load.summary()}; total {time.time() - t_start:.0f} s')
+    return 0
+
+
+def _main_table(script, args, load, peaks, measure_peak):
     results = {}          # (variant, frames) -> list of worker dicts
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.repeats):
@@ -222,6 +236,7 @@ def main(argv=None):
                                                '--videos', args.videos, '--length', args.length,
                                                '--batch-size', args.batch_size, '--seed', args.seed,
                                                '--save', save])
+                    r['peak'] = peaks[-1]     # the matmul peak measured just before this round
                     results.setdefault((name, frames), []).append(r)
                     print(f'  rep {rep + 1} {name:>12} F={frames:<3} {r["frames"] / r["seconds"]:7.1f} frames/s '
                           f'(CPUs {100 * r["busy_before"]:.0f} % busy before)', flush=True)
@@ -233,29 +248,29 @@ def main(argv=None):
           f'(min {min(peaks):.1f}, max {max(peaks):.1f}, {len(peaks)} measurements between the runs)')
     rows = []
     for frames in args.frames:
-        base = _fps(results.get(('naive', frames)))
+        naive_rs = results.get(('naive', frames))
         for name in args.variants:
             rs = results[(name, frames)]
-            fps = _fps(rs)
+            # Ratios and % of peak are paired per round (same repeat, same moment), then the median.
+            ratio = cb.median([(r['frames'] / r['seconds']) / (b['frames'] / b['seconds'])
+                               for r, b in zip(rs, naive_rs)]) if naive_rs else float('nan')
             gflops = cb.median([2 * r['macs'] / r['seconds'] / 1e9 for r in rs])
+            of_peak = cb.median([2 * r['macs'] / r['seconds'] / 1e9 / r['peak'] for r in rs])
             rows.append([
-                name, frames, f'{fps:.1f}', f'{fps / base:.2f}x' if base == base else '-',
-                f'{gflops:.1f}', f'{100 * gflops / peak:.0f} %',
+                name, frames, f'{_fps(rs):.1f}', f'{ratio:.2f}x' if ratio == ratio else '-',
+                f'{gflops:.1f}', f'{100 * of_peak:.0f} %',
                 f'{cb.median([r["rss_peak_mb"] for r in rs]):.0f}',
                 f'{cb.median([r["rss_peak_mb"] - r["rss_base_mb"] for r in rs]):.0f}',
                 f'{cb.median([r["minor_faults"] for r in rs]) / 1e3:.0f}k',
                 f'{cb.median([r["sys_s"] / max(r["user_s"] + r["sys_s"], 1e-9) for r in rs]) * 100:.0f} %',
                 diffs.get((name, frames), '-'),
+                f'{sum(r["busy_before"] > 0.5 for r in rs)}/{len(rs)}',
             ])
     print(cb.format_table(['variant', 'F', 'frames/s', 'vs naive', 'GFLOP/s', '% of mm peak', 'peak RSS MiB',
-                           'RSS above base MiB', 'page faults', 'sys CPU share', 'max |ours - naive| m'], rows))
-
-    if args.sweep:
-        _sweep(script, args, load)
-    if args.memory_lengths:
-        _memory(script, args, load)
-    print(f'\n# machine load during the run: {load.summary()}; total {time.time() - t_start:.0f} s')
-    return 0
+                           'RSS above base MiB', 'page faults', 'sys CPU share', 'max |ours - naive| m',
+                           'runs on busy CPUs'], rows))
+    print('frames/s, GFLOP/s, RSS: medians over the repeats; vs naive and % of mm peak: medians of per-round '
+          'ratios; runs on busy CPUs: runs that started with > 50 % of the CPUs busy with other processes')
 
 
 def _run(script, args, load, worker_args):

@@ -216,6 +216,7 @@ def main(argv=None):
                                            '--seed', args.seed])
                 load.sample()
                 r['busy_before'] = busy
+                r['peak'] = peaks[-1]
                 results.setdefault((name, frames), []).append(r)
                 print(f'  {name:>12} F={frames:<3} step {r["step_s"]:.3f} s  ({args.batch_size / r["step_s"]:.1f} '
                       f'samples/s; CPUs {100 * busy:.0f} % busy before)', flush=True)
@@ -224,21 +225,27 @@ def main(argv=None):
     rows = []
     for frames in args.frames:
         naive_rs = results.get(('naive', frames))
-        base = cb.median([r['batch'] / r['step_s'] for r in naive_rs]) if naive_rs else float('nan')
         for name in args.variants:
             rs = results[(name, frames)]
             sps = cb.median([r['batch'] / r['step_s'] for r in rs])
+            # paired per round (same repeat, same moment), then the median
+            ratio = cb.median([b['step_s'] / r['step_s'] for r, b in zip(rs, naive_rs)]) if naive_rs else float('nan')
             # forward + backward ~ 3x the forward FLOPs (2 per MAC)
             gflops = cb.median([3 * 2 * r['macs_fwd'] / r['step_s'] / 1e9 for r in rs])
+            of_peak = cb.median([3 * 2 * r['macs_fwd'] / r['step_s'] / 1e9 / r['peak'] for r in rs])
             rows.append([name, frames, args.batch_size, f'{cb.median([r["step_s"] for r in rs]):.3f}',
-                         f'{sps:.1f}', f'{sps / base:.2f}x' if base == base else '-',
+                         f'{sps:.1f}', f'{ratio:.2f}x' if ratio == ratio else '-',
                          f'{1000 * cb.median([r["data_s"] for r in rs]):.1f}',
-                         f'{gflops:.0f} ({100 * gflops / peak:.0f} %)',
+                         f'{gflops:.0f} ({100 * of_peak:.0f} %)',
                          f'{cb.median([r["rss_peak_mb"] for r in rs]):.0f}',
                          f'{cb.median([r["minor_faults"] for r in rs]) / 1e3:.0f}k',
-                         f'{cb.median([r["sys_s"] / max(r["user_s"] + r["sys_s"], 1e-9) for r in rs]) * 100:.0f} %'])
+                         f'{cb.median([r["sys_s"] / max(r["user_s"] + r["sys_s"], 1e-9) for r in rs]) * 100:.0f} %',
+                         f'{sum(r["busy_before"] > 0.5 for r in rs)}/{len(rs)}'])
     print(cb.format_table(['variant', 'F', 'batch', 'step s', 'samples/s', 'vs naive', 'batch build ms',
-                           '~GFLOP/s (% mm peak)', 'peak RSS MiB', 'faults/step', 'sys CPU share'], rows))
+                           '~GFLOP/s (% mm peak)', 'peak RSS MiB', 'faults/step', 'sys CPU share',
+                           'runs on busy CPUs'], rows))
+    print('step s, samples/s, GFLOP/s, RSS: medians over the runs; vs naive and % of mm peak: medians of per-round '
+          'ratios; runs on busy CPUs: runs that started with > 50 % of the CPUs busy with other processes')
     print(f'\n# machine load during the run: {load.summary()}; total {time.time() - t_start:.0f} s')
     return 0
 

@@ -27,9 +27,17 @@ def tune_malloc(pad_bytes=1 << 30):
     """glibc: never serve allocations by mmap, keep up to `pad_bytes` of freed heap, grow by `pad_bytes`.
 
     Large tensors then reuse already-faulted heap pages instead of being mmapped (and page-faulted)
-    anew and unmapped on every allocation. Returns True when all three mallopt calls succeeded
-    (False on a non-glibc libc).
+    anew and unmapped on every allocation. The product's own `common.malloc_tuning.tune_malloc`
+    (what `run_poseformer.py` calls at start) is used when present, so the benchmark measures
+    exactly that; otherwise the same three mallopt calls are made here. Returns True when they all
+    succeeded (False on a non-glibc libc).
     """
+    try:
+        from common.malloc_tuning import tune_malloc as product_tune_malloc
+    except ImportError:
+        product_tune_malloc = None
+    if product_tune_malloc is not None:
+        return product_tune_malloc(pad_bytes)
     try:
         libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
         mallopt = libc.mallopt
