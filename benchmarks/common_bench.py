@@ -4,8 +4,6 @@ worker subprocesses, resource usage and table printing.
 Nothing here runs at import time except defining functions; torch is imported lazily where the
 worker processes want to tune malloc before it is loaded.
 """
-import ctypes
-import ctypes.util
 import json
 import os
 import platform
@@ -19,35 +17,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KPS_LEFT, KPS_RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
 JOINTS_LEFT, JOINTS_RIGHT = KPS_LEFT, KPS_RIGHT
 
-# glibc mallopt parameters (malloc.h)
-M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_MAX = -1, -2, -4
-
-
 def tune_malloc(pad_bytes=1 << 30):
-    """glibc: never serve allocations by mmap, keep up to `pad_bytes` of freed heap, grow by `pad_bytes`.
-
-    Large tensors then reuse already-faulted heap pages instead of being mmapped (and page-faulted)
-    anew and unmapped on every allocation. The product's own `common.malloc_tuning.tune_malloc`
-    (what `run_poseformer.py` calls at start) is used when present, so the benchmark measures
-    exactly that; otherwise the same three mallopt calls are made here. Returns True when they all
-    succeeded (False on a non-glibc libc).
-    """
-    try:
-        from common.malloc_tuning import tune_malloc as product_tune_malloc
-    except ImportError:
-        product_tune_malloc = None
-    if product_tune_malloc is not None:
-        return product_tune_malloc(pad_bytes)
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    ok = mallopt(M_MMAP_MAX, 0) == 1
-    ok &= mallopt(M_TOP_PAD, int(pad_bytes)) == 1
-    ok &= mallopt(M_TRIM_THRESHOLD, int(pad_bytes)) == 1
-    return bool(ok)
+    """The product's glibc malloc tuning (`common.malloc_tuning`, what run_poseformer.py applies at
+    start), so the benchmark measures exactly that. Returns True when glibc accepted it."""
+    from common.malloc_tuning import tune_malloc as product_tune_malloc
+    return product_tune_malloc(pad_bytes)
 
 
 def matmul_peak_gflops(n=2048, repeats=7):
