@@ -280,6 +280,8 @@ def _run(script, args, load, worker_args):
                       in_process=main if args.quick else None)
     r['busy_before'] = busy
     load.sample()
+    if '--malloc' in worker_args and worker_args[worker_args.index('--malloc') + 1] == 'tuned' and not r['mallopt']:
+        print('  WARNING: the malloc tuning was not applied (POSEFORMER_NO_MALLOC_TUNING set, or not glibc)')
     return r
 
 

@@ -217,6 +217,8 @@ def main(argv=None):
                 load.sample()
                 r['busy_before'] = busy
                 r['peak'] = peaks[-1]
+                if malloc == 'tuned' and not r['mallopt']:
+                    print('  WARNING: the malloc tuning was not applied (POSEFORMER_NO_MALLOC_TUNING set, or not glibc)')
                 results.setdefault((name, frames), []).append(r)
                 print(f'  {name:>12} F={frames:<3} step {r["step_s"]:.3f} s  ({args.batch_size / r["step_s"]:.1f} '
                       f'samples/s; CPUs {100 * busy:.0f} % busy before)', flush=True)
