@@ -19,7 +19,7 @@ ROOT_DIR = Path(__file__).resolve().parent
 
 def main(argv=None):
     try:
-        from common.arguments import parse_args
+        from cli.arguments import parse_args
         args = parse_args(argv)
         return run(args)
     except UserError as exc:
@@ -33,10 +33,10 @@ def main(argv=None):
 def run(args):
     import torch
 
-    from common.checkpoint import load_checkpoint
-    from common.datasets import load_bundle
+    from common.io.checkpoint import load_checkpoint
+    from common.data.sources import load_bundle
     from common.evaluation import METRICS, Symmetry, evaluate, format_report, write_results_json
-    from common.model_poseformer import count_parameters, macs_per_output_frame
+    from common.model.poseformer import count_parameters, macs_per_output_frame
     from common.progress import progress_wanted
     from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,
                                  train)
@@ -87,7 +87,7 @@ def run(args):
                 train_model = DistributedDataParallel(model, device_ids=[device] if device.type == 'cuda' else None)
             on_epoch_end = None
             if args.export_training_curves:
-                from common.visualization import plot_training_curves
+                from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
             os.makedirs(args.checkpoint, exist_ok=True)
             log(f'Training for {args.epochs} epochs on {device} (batch {args.batch_size}, lr {args.learning_rate}, '
@@ -113,7 +113,7 @@ def run(args):
                 write_results_json(args.results_json, result)
                 log(f'Results written to {args.results_json}')
         if rendering:
-            from common.render import render_from_args
+            from common.render.animation import render_from_args
             render_from_args(args, model, bundle, symmetry, device, result)
         return 0
     finally:
@@ -139,8 +139,8 @@ def resolve_checkpoint_path(checkpoint_dir, name):
 
 def build_model(args, checkpoint, num_joints, checkpoint_file):
     """The PoseTransformer for this run: configuration from the checkpoint when there is one."""
-    from common.checkpoint import infer_model_config, load_model_weights, strip_module_prefix
-    from common.model_poseformer import PoseTransformer
+    from common.io.checkpoint import infer_model_config, load_model_weights, strip_module_prefix
+    from common.model.poseformer import PoseTransformer
     config = dict(num_frame=args.number_of_frames or 81, num_joints=num_joints, in_chans=2,
                   embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
                   mlp_ratio=2., qkv_bias=True, qk_scale=None, drop_rate=args.dropout,

@@ -51,7 +51,7 @@ def predict_sequence_tta_batched(model, poses_2d, symmetry, batch_size=256):
     import numpy as np
     import torch
 
-    from common.generators import flip_pose, pad_edges
+    from common.windows import flip_pose, pad_edges
     frames = model.num_frame
     pad = (frames - 1) // 2
     n = len(poses_2d)

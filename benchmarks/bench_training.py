@@ -9,7 +9,7 @@ runs in a fresh subprocess (interleaved A, B, C, A, B, C, ...); inside it, `--wa
 and then `--steps` steps are timed one by one; the step time of a run is the median of its steps, the
 table reports the median over repeats.
 
-* ``ours``          `common.generators.TrainingWindows.batches` (one gather per batch) + the product
+* ``ours``          `common.windows.TrainingWindows.batches` (one gather per batch) + the product
                     `PoseTransformer` (timm blocks, fused attention) + AdamW(wd 0.1) + MPJPE, exactly
                     the body of `common.training.train`'s batch loop; default glibc malloc.
 * ``ours+mallopt``  the same after ``mallopt(M_MMAP_MAX=0, M_TOP_PAD=1 GiB, M_TRIM_THRESHOLD=1 GiB)``.
@@ -73,8 +73,8 @@ def worker(argv):
         torch.set_num_threads(a.threads)
 
     from benchmarks.naive_reference import NaivePoseFormer, naive_train_step, naive_training_batch
-    from common.generators import TrainingWindows
-    from common.loss import mpjpe
+    from common.windows import TrainingWindows
+    from common.metrics import mpjpe
 
     seqs = _data(a.sequences, a.length, a.seed)
     model = cb.make_model(a.frames, seed=a.seed, drop_path_rate=0.1)

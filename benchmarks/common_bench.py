@@ -41,7 +41,7 @@ def matmul_peak_gflops(n=2048, repeats=7):
 def count_macs(model, fn):
     """Multiply-accumulates done by `fn()` in `model`'s Linear, Conv1d and attention modules.
 
-    The same rules as `common.model_poseformer.macs_per_output_frame`: Linear ``in*out`` per token,
+    The same rules as `common.model.poseformer.macs_per_output_frame`: Linear ``in*out`` per token,
     Conv1d ``in/groups*out*kernel`` per position, attention ``2*N*N*dim`` (q@k^T and attn@v) per
     sample; norms, softmax, GELU and elementwise ops are not counted.
     """
@@ -49,7 +49,7 @@ def count_macs(model, fn):
     from torch import nn
 
     from benchmarks.naive_reference import ExplicitAttention
-    from common.model_poseformer import _TimmAttention
+    from common.model.poseformer import _TimmAttention
     total = [0]
 
     def linear(mod, inputs, _out):
@@ -84,7 +84,7 @@ def model_macs(model):
     """(spatial MACs per frame, temporal MACs per window, full-window MACs) of a PoseTransformer."""
     import torch
 
-    from common.model_poseformer import macs_per_output_frame
+    from common.model.poseformer import macs_per_output_frame
     j, c, f = model.num_joints, model.embed_dim_ratio, model.num_frame
     spatial = count_macs(model, lambda: model.forward_spatial(torch.zeros(1, 1, j, model.in_chans)))
     temporal = count_macs(model, lambda: model.forward_temporal(torch.zeros(1, f, j * c)))
@@ -100,7 +100,7 @@ def make_model(frames, seed=0, drop_path_rate=0.0, **config):
     """
     import torch
 
-    from common.model_poseformer import PoseTransformer
+    from common.model.poseformer import PoseTransformer
     torch.manual_seed(seed)
     model = PoseTransformer(num_frame=frames, drop_path_rate=drop_path_rate, **config)
     with torch.no_grad():

@@ -7,7 +7,7 @@
 Columns (default PoseFormer configuration: embedding 32 per joint, 4 + 4 blocks, 8 heads, random
 seeded weights, eval mode, fp32):
 
-* parameters: `common.model_poseformer.count_parameters`.
+* parameters: `common.model.poseformer.count_parameters`.
 * MACs per output frame, full window: `macs_per_output_frame` (forward hooks on one window; the
   spatial stage runs on all F frames of the window, as a per-window model evaluates).
 * MACs per output frame, our evaluation: the spatial stage on ONE frame plus the temporal stage
@@ -45,7 +45,7 @@ def count_macs(model, fn):
     import torch
     from torch import nn
 
-    from common.model_poseformer import _TimmAttention
+    from common.model.poseformer import _TimmAttention
     total = [0]
 
     def linear(mod, inputs, _out):
@@ -126,7 +126,7 @@ def measure(frames_list, length, repeats, batch_size, device, seed=0, log=print)
     import torch
 
     from common.evaluation import Symmetry, predict_sequence
-    from common.model_poseformer import PoseTransformer, count_parameters, macs_per_output_frame
+    from common.model.poseformer import PoseTransformer, count_parameters, macs_per_output_frame
     symmetry = Symmetry(LEFT, RIGHT, LEFT, RIGHT)
     poses = smooth_sequence(length, seed=seed)
     rows = []
@@ -232,7 +232,7 @@ def main(argv=None):
             f'{time.perf_counter() - started:.0f} s.'])
     print(text)
     if args.out:
-        from common.io_utils import atomic_write_text
+        from common.io.atomic import atomic_write_text
         atomic_write_text(args.out, text + '\n')
     return 0
 

@@ -3,7 +3,7 @@
 Written from a description of how the original release works (not copied from it), so that the
 benchmarks compare our product code with what the reference implementation does:
 
-* model: the same architecture and parameter names as ``common.model_poseformer.PoseTransformer``
+* model: the same architecture and parameter names as ``common.model.poseformer.PoseTransformer``
   (a product ``state_dict`` loads with ``strict=True``), but attention is explicit
   (``softmax(q @ k^T * scale) @ v``, the attention matrix materialised) and ``forward`` always runs
   the full model: the spatial transformer is recomputed for every frame of every window.

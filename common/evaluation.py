@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from common.generators import flip_pose, pad_edges
-from common.loss import mean_velocity_error, mpjpe_per_frame, n_mpjpe_per_frame, p_mpjpe_per_frame
+from common.windows import flip_pose, pad_edges
+from common.metrics import mean_velocity_error, mpjpe_per_frame, n_mpjpe_per_frame, p_mpjpe_per_frame
 from common.metrics_3dhp import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, joint_errors
 from common.progress import progress_bar
 
@@ -227,7 +227,7 @@ def format_report(result, tta=True):
 
 def write_results_json(path, result):
     """Every number of `result` (mm) and the run's configuration, as JSON (written atomically)."""
-    from common.io_utils import atomic_write_text
+    from common.io.atomic import atomic_write_text
     payload = {
         'units': 'mm',
         'aggregation': {'action_wise': 'mean over actions of frame-weighted per-action errors (as the paper)',

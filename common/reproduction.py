@@ -9,7 +9,7 @@
   numbers with the paper's (`common.paper_results`). Configurations whose checkpoint or 2D file is
   missing are skipped with a note; if none can run, that is an error.
 - **Synthetic** (``--synthetic``, or automatically when there is no Human3.6M 3D file): the same
-  pipeline on the embedded dataset (`common.synthetic_dataset`). Without ``--config`` a tiny
+  pipeline on the embedded dataset (`common.data.synthetic.dataset`). Without ``--config`` a tiny
   PoseFormer is first trained through ``run_poseformer.main`` (about a minute on a laptop CPU).
   Every table is labelled "embedded synthetic dataset — NOT comparable to the paper"; the paper's
   Human3.6M numbers are still shown, for reference only.
@@ -337,7 +337,7 @@ def reproduce(options, run_main=None, log=None):
               'command': 'python tools/reproduce.py ' + shlex.join(options.argv),
               'seconds': round(time.perf_counter() - started, 1), 'units': 'mm',
               'difference': 'ours - paper', 'notes': notes, 'skipped': skipped, 'configurations': items}
-    from common.io_utils import atomic_write_text
+    from common.io.atomic import atomic_write_text
     markdown = format_document(report)
     atomic_write_text(out / 'reproduction.md', markdown)
     atomic_write_text(out / 'reproduction.json', json.dumps(report, indent=2))

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from common.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
+from common.io.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
 from common.evaluation import evaluate
-from common.generators import TrainingWindows
-from common.loss import mpjpe
+from common.windows import TrainingWindows
+from common.metrics import mpjpe
 from common.progress import progress_bar
 
 

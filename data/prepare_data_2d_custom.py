@@ -54,8 +54,8 @@ if str(_REPO_ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from common.errors import UserError  # noqa: E402
-from common.keypoint_layouts import COCO_SYMMETRY  # noqa: E402
-from common.npz_io import load_npz, save_npz  # noqa: E402
+from common.data.layouts import COCO_SYMMETRY  # noqa: E402
+from common.io.npz import load_npz, save_npz  # noqa: E402
 
 NUM_JOINTS = 17
 MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame index

@@ -36,11 +36,11 @@ if str(_REPO_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from common.camera import load_h36m_cameras, project_world_to_pixels  # noqa: E402
+from common.data.camera import load_h36m_cameras, project_world_to_pixels  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.npz_io import save_npz  # noqa: E402
+from common.io.npz import save_npz  # noqa: E402
 from common.progress import progress_bar, progress_wanted  # noqa: E402
-from common.skeleton import H36M_REMOVED_JOINTS  # noqa: E402
+from common.data.skeleton import H36M_REMOVED_JOINTS  # noqa: E402
 
 SUBJECTS = ['S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11']
 FILES_PER_SUBJECT = 30

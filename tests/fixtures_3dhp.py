@@ -2,7 +2,7 @@
 
 ``write_3dhp_fixture(folder)`` writes ``data_train_3dhp.npz`` (2 sequences x 2 cameras) and
 ``data_test_3dhp.npz`` (TS1 at 2048 x 2048 and TS5 at 1920 x 1080, a few invalid frames) laid out as
-P-STMO's conversion scripts write them (see `common.mpi3dhp_dataset`): 3D in millimetres in the camera
+P-STMO's conversion scripts write them (see `common.data.mpi3dhp`): 3D in millimetres in the camera
 frame, 2D in pixels, the 17 test-set joints. The poses are a synthetic skeleton that turns, swings its
 arms and legs and drifts, projected with a pinhole camera, so that 2D and 3D agree and a model can learn
 something from them.

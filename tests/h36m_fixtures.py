@@ -7,9 +7,9 @@
 """
 import numpy as np
 
-from common.camera import load_h36m_cameras, project_world_to_pixels
-from common.npz_io import save_npz
-from common.skeleton import H36M_REMOVED_JOINTS
+from common.data.camera import load_h36m_cameras, project_world_to_pixels
+from common.io.npz import save_npz
+from common.data.skeleton import H36M_REMOVED_JOINTS
 
 KEPT = [j for j in range(32) if j not in H36M_REMOVED_JOINTS]
 SYMMETRY = [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]

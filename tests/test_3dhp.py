@@ -1,12 +1,12 @@
-"""Tests for MPI-INF-3DHP: loading the community npz layout (common/mpi3dhp_dataset.py) and the
+"""Tests for MPI-INF-3DHP: loading the community npz layout (common/data/mpi3dhp.py) and the
 PCK / AUC / MPJPE metrics (common/metrics_3dhp.py)."""
 import numpy as np
 import pytest
 
-from common.data_utils import DataBundle, Sequence
+from common.data.types import DataBundle, Sequence
 from common.errors import UserError
 from common.metrics_3dhp import AUC_THRESHOLDS_MM, JOINTS_14, auc, evaluate_3dhp, mpjpe_3dhp, pck
-from common.mpi3dhp_dataset import (JOINTS_LEFT, JOINTS_RIGHT, PARENTS, ROOT, DataBundle3dhp, load_3dhp,
+from common.data.mpi3dhp import (JOINTS_LEFT, JOINTS_RIGHT, PARENTS, ROOT, DataBundle3dhp, load_3dhp,
                                     load_3dhp_test)
 from tests.fixtures_3dhp import write_3dhp_fixture
 

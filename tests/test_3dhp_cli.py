@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from common.checkpoint import load_checkpoint, load_model_weights, strip_module_prefix
+from common.io.checkpoint import load_checkpoint, load_model_weights, strip_module_prefix
 from common.evaluation import Symmetry, predict_sequence
 from common.metrics_3dhp import evaluate_3dhp
-from common.model_poseformer import PoseTransformer
-from common.mpi3dhp_dataset import load_3dhp
+from common.model.poseformer import PoseTransformer
+from common.data.mpi3dhp import load_3dhp
 from run_poseformer import main
 from tests.fixtures_3dhp import write_3dhp_fixture
 

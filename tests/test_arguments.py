@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from common.arguments import build_parser, parse_args
+from cli.arguments import build_parser, parse_args
 from common.errors import UserError
 from run_poseformer import ROOT_DIR, main
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from common.camera import (CAMERA_FILE, camera_to_world, image_coordinates, load_h36m_cameras,
+from common.data.camera import (CAMERA_FILE, camera_to_world, image_coordinates, load_h36m_cameras,
                            normalize_screen_coordinates, project_to_2d, project_to_2d_linear,
                            project_world_to_pixels, world_to_camera)
-from common.quaternion import qinverse, qrot
+from common.data.quaternion import qinverse, qrot
 
 
 def test_screen_normalisation_round_trip_and_range():

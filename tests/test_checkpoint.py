@@ -1,4 +1,4 @@
-"""Tests for common/checkpoint.py: release layout, secure loading, strict report, atomic save,
+"""Tests for common/io/checkpoint.py: release layout, secure loading, strict report, atomic save,
 RNG state."""
 
 import io
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from common.checkpoint import (capture_rng_state, checkpoint_model_config, infer_model_config,
+from common.io.checkpoint import (capture_rng_state, checkpoint_model_config, infer_model_config,
                                load_checkpoint, load_model_weights, restore_rng_state,
                                save_checkpoint, strip_module_prefix)
 from common.errors import UserError
-from common.model_poseformer import PoseTransformer, model_config
+from common.model.poseformer import PoseTransformer, model_config
 
 
 def small_model(frames=9, seed=0):

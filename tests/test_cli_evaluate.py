@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from common.camera import normalize_screen_coordinates, world_to_camera
-from common.loss import p_mpjpe
-from common.model_poseformer import PoseTransformer
+from common.data.camera import normalize_screen_coordinates, world_to_camera
+from common.metrics import p_mpjpe
+from common.model.poseformer import PoseTransformer
 from run_poseformer import main
 from tests.h36m_fixtures import KEPT
 
@@ -58,7 +58,7 @@ def test_evaluate_release_checkpoint_matches_independent_computation(h36m_dir, c
     assert rc == 0, out
     assert '----Walking----' in out and 'Protocol #1   (MPJPE) action-wise average:' in out
 
-    from common.camera import load_h36m_cameras
+    from common.data.camera import load_h36m_cameras
     cams = load_h36m_cameras()['S9']
     expected = {}
     for action, world in data['3d']['S9'].items():

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.camera import image_coordinates, load_h36m_cameras, project_world_to_pixels
-from common.custom_dataset import CustomDataset, load_custom_keypoints
-from common.data_utils import fetch_sequences
+from common.data.camera import image_coordinates, load_h36m_cameras, project_world_to_pixels
+from common.data.custom import CustomDataset, load_custom_keypoints
+from common.data.types import fetch_sequences
 from common.errors import UserError
-from common.keypoint_layouts import COCO_TO_H36M_DIRECT, H36M_APPROXIMATED, coco_to_h36m
-from common.npz_io import load_npz
+from common.data.layouts import COCO_TO_H36M_DIRECT, H36M_APPROXIMATED, coco_to_h36m
+from common.io.npz import load_npz
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -246,7 +246,7 @@ def test_detectron_dir(tmp_path, person, fmt, class_indexed, capsys):
 
 def test_h36m_layout_files_are_used_as_is(tmp_path, person):
     h36m_px, _ = person
-    from common.npz_io import save_npz
+    from common.io.npz import save_npz
     path = tmp_path / 'data_2d_custom_h36m.npz'
     save_npz(path, positions_2d={'v': {'custom': [h36m_px.astype(np.float32)]}},
              metadata={'layout_name': 'h36m', 'num_joints': 17, 'keypoints_symmetry': [[4, 5, 6, 11, 12, 13],
@@ -341,7 +341,7 @@ def test_error_cases(tmp_path, person, capsys):
 
 
 def test_dataset_errors(tmp_path):
-    from common.npz_io import save_npz
+    from common.io.npz import save_npz
     with pytest.raises(UserError, match='prepare_data_2d_custom'):
         CustomDataset(tmp_path / 'missing.npz')
     path = tmp_path / 'nan.npz'

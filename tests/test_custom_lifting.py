@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common.camera import load_h36m_cameras
-from common.data_utils import prepare_camera_space
-from common.h36m_dataset import Human36mDataset
-from common.npz_io import load_npz
+from common.data.camera import load_h36m_cameras
+from common.data.types import prepare_camera_space
+from common.data.h36m import Human36mDataset
+from common.io.npz import load_npz
 from run_poseformer import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'data'))

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from common.camera import normalize_screen_coordinates, world_to_camera
-from common.data_utils import deterministic_random, fetch_sequences, prepare_camera_space
+from common.data.camera import normalize_screen_coordinates, world_to_camera
+from common.data.types import deterministic_random, fetch_sequences, prepare_camera_space
 from common.errors import UserError
-from common.h36m_dataset import Human36mDataset
-from common.keypoints_2d import load_keypoints_2d
-from common.npz_io import save_npz
+from common.data.h36m import Human36mDataset
+from common.data.keypoints_2d import load_keypoints_2d
+from common.io.npz import save_npz
 from tests.h36m_fixtures import KEPT, SYMMETRY
 
 

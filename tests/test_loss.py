@@ -1,10 +1,10 @@
-"""Tests for common/loss.py with hand-computed cases."""
+"""Tests for common/metrics.py with hand-computed cases."""
 
 import numpy as np
 import pytest
 import torch
 
-from common.loss import (mean_velocity_error, mpjpe, mpjpe_per_frame, n_mpjpe, n_mpjpe_per_frame,
+from common.metrics import (mean_velocity_error, mpjpe, mpjpe_per_frame, n_mpjpe, n_mpjpe_per_frame,
                          p_mpjpe, p_mpjpe_per_frame, velocity_error_per_frame)
 
 

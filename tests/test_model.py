@@ -1,9 +1,9 @@
-"""Tests for common/model_poseformer.py: official parameter layout, attention, per-frame split."""
+"""Tests for common/model/poseformer.py: official parameter layout, attention, per-frame split."""
 
 import pytest
 import torch
 
-from common.model_poseformer import (PoseTransformer, count_parameters, macs_per_output_frame,
+from common.model.poseformer import (PoseTransformer, count_parameters, macs_per_output_frame,
                                      model_config)
 
 

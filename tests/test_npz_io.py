@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from common.errors import UserError
-from common.npz_io import load_npz, save_npz
+from common.io.npz import load_npz, save_npz
 
 
 class _RunsCommand:

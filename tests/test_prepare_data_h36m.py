@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.camera import CAMERA_FILE, normalize_screen_coordinates
+from common.data.camera import CAMERA_FILE, normalize_screen_coordinates
 from common.errors import UserError
-from common.h36m_dataset import Human36mDataset
-from common.keypoints_2d import load_keypoints_2d
-from common.npz_io import load_npz
-from common.skeleton import H36M_REMOVED_JOINTS
+from common.data.h36m import Human36mDataset
+from common.data.keypoints_2d import load_keypoints_2d
+from common.io.npz import load_npz
+from common.data.skeleton import H36M_REMOVED_JOINTS
 
 # cdflib / h5py are only needed to read the original sources; tests that write such files need them.
 needs_cdflib = pytest.mark.skipif(importlib.util.find_spec('cdflib') is None, reason='cdflib not installed')

@@ -4,14 +4,14 @@ import pytest
 import torch
 from PIL import Image
 
-from common import render
-from common.arguments import parse_args
-from common.camera import load_h36m_cameras, world_to_camera
+from common.render import animation as render
+from cli.arguments import parse_args
+from common.data.camera import load_h36m_cameras, world_to_camera
 from common.errors import UserError
 from common.evaluation import Symmetry
-from common.model_poseformer import PoseTransformer
-from common.npz_io import save_npz
-from common.render import GifWriter, VideoReader, poses_for_display, render_from_args, select_frames
+from common.model.poseformer import PoseTransformer
+from common.io.npz import save_npz
+from common.render.animation import GifWriter, VideoReader, poses_for_display, render_from_args, select_frames
 from run_poseformer import main
 from tests.h36m_fixtures import write_h36m_fixture
 from tests.test_cli_evaluate import CONFIG, write_release_checkpoint
@@ -53,7 +53,7 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def h36m_bundle(workspace):
-    from common.datasets import load_bundle
+    from common.data.sources import load_bundle
     root, model = workspace
     bundle = load_bundle(parse_args(['--data-dir', str(root), '-k', 'gt', '-ste', 'S9', '-a', 'Walking']),
                          need_train=False)

@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from common.model_poseformer import PoseTransformer
+from common.model.poseformer import PoseTransformer
 from common.paper_results import find_paper_result
 from common.reproduction import (H36M_ACTIONS, SYNTHETIC_LABEL, compare, format_document, main, paper_entries,
                                  parse_configuration)

@@ -1,4 +1,4 @@
-from common.skeleton import (H36M_17_LEFT, H36M_17_PARENTS, H36M_17_RIGHT, H36M_REMOVED_JOINTS,
+from common.data.skeleton import (H36M_17_LEFT, H36M_17_PARENTS, H36M_17_RIGHT, H36M_REMOVED_JOINTS,
                              h36m_skeleton_17, h36m_skeleton_32)
 
 

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from common.camera import load_h36m_cameras
-from common.npz_io import load_npz, save_npz
-from common.skeleton import H36M_32_PARENTS
-from common.synthetic_dataset import (ACTION_NAMES, SUBJECTS, ensure_synthetic_dataset,
+from common.data.camera import load_h36m_cameras
+from common.io.npz import load_npz, save_npz
+from common.data.skeleton import H36M_32_PARENTS
+from common.data.synthetic.dataset import (ACTION_NAMES, SUBJECTS, ensure_synthetic_dataset,
                                       generate_synthetic_positions, make_2d_keypoints)
-from common.synthetic_motion import bone_lengths
+from common.data.synthetic.motion import bone_lengths
 
 H36M_ACTIONS = ['Directions', 'Discussion', 'Eating', 'Greeting', 'Phoning', 'Photo', 'Posing', 'Purchases',
                 'Sitting', 'SittingDown', 'Smoking', 'Waiting', 'WalkDog', 'Walking', 'WalkTogether']

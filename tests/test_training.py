@@ -83,7 +83,7 @@ def test_two_process_gloo_torchrun_matches_single_process(h36m_dir):
 def test_resume_from_a_release_layout_checkpoint(h36m_dir, capsys):
     import numpy as np
 
-    from common.model_poseformer import PoseTransformer
+    from common.model.poseformer import PoseTransformer
     from tests.test_cli_evaluate import write_release_checkpoint
     tmp_path, _ = h36m_dir
     (tmp_path / 'ckpt').mkdir()

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from common.errors import UserError
-from common.skeleton import H36M_17_LEFT, H36M_17_PARENTS, H36M_17_RIGHT
-from common.visualization import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, bone_colors, load_results_json,
+from common.data.skeleton import H36M_17_LEFT, H36M_17_PARENTS, H36M_17_RIGHT
+from common.plots import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, bone_colors, load_results_json,
                                   paper_reference, plot_per_action, plot_results_main, plot_training_curves)
 
 REPO = Path(__file__).resolve().parents[1]

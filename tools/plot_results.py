@@ -6,14 +6,14 @@
 
 The paper's row is looked up from the run's configuration stored in the JSON (-d, -k, the model's
 frames) unless given; the chart shows it where the paper reports it (per action for Protocol #1
-with CPN keypoints and 81 frames, the average otherwise). See `common.visualization.plot_per_action`.
+with CPN keypoints and 81 frames, the average otherwise). See `common.plots.plot_per_action`.
 """
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common.visualization import plot_results_main  # noqa: E402
+from common.plots import plot_results_main  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(plot_results_main())

@@ -13,7 +13,7 @@ Stages (c = ``embed_dim_ratio``):
   frames as channels), then ``LayerNorm + Linear(J*c -> J*3)``.
 
 Parameter names and shapes are those of the official release, so its ``model_pos`` state_dict
-(once the ``module.`` prefix is stripped, see ``common.checkpoint``) loads with ``strict=True``.
+(once the ``module.`` prefix is stripped, see ``common.io.checkpoint``) loads with ``strict=True``.
 The transformer blocks are ``timm.models.vision_transformer.Block`` (parameter names ``norm1``,
 ``attn.qkv``, ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``; GELU; fused
 ``F.scaled_dot_product_attention`` when timm enables it).

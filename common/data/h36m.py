@@ -1,15 +1,15 @@
 """Human3.6M 3D ground truth from ``data_3d_h36m.npz`` (or a file in the same layout).
 
 Layout: key ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}`` world metres, 50 fps.
-The 32 mocap joints are reduced to the 17-joint skeleton on load (see `common.skeleton`).
+The 32 mocap joints are reduced to the 17-joint skeleton on load (see `common.data.skeleton`).
 """
 import numpy as np
 
-from common.camera import load_h36m_cameras
+from common.data.camera import load_h36m_cameras
 from common.errors import UserError
-from common.mocap_dataset import MocapDataset
-from common.npz_io import load_npz
-from common.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
+from common.data.mocap import MocapDataset
+from common.io.npz import load_npz
+from common.data.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
 
 H36M_FPS = 50
 TRAIN_SUBJECTS = ['S1', 'S5', 'S6', 'S7', 'S8']

@@ -4,7 +4,7 @@ COCO-17 order (``layout_name`` ``'coco'``):
 0 nose, 1 l-eye, 2 r-eye, 3 l-ear, 4 r-ear, 5 l-shoulder, 6 r-shoulder, 7 l-elbow, 8 r-elbow,
 9 l-wrist, 10 r-wrist, 11 l-hip, 12 r-hip, 13 l-knee, 14 r-knee, 15 l-ankle, 16 r-ankle.
 
-Human3.6M-17 order (``layout_name`` ``'h36m'``, see `common.skeleton`):
+Human3.6M-17 order (``layout_name`` ``'h36m'``, see `common.data.skeleton`):
 0 hip (pelvis), 1 RHip, 2 RKnee, 3 RFoot, 4 LHip, 5 LKnee, 6 LFoot, 7 Spine, 8 Thorax,
 9 Neck/Nose, 10 Head, 11 LShoulder, 12 LElbow, 13 LWrist, 14 RShoulder, 15 RElbow, 16 RWrist.
 """

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from common.io_utils import atomic_write
+from common.io.atomic import atomic_write
 
 try:  # numpy >= 2
     from numpy._core import multiarray as _multiarray

@@ -1,6 +1,6 @@
 """Motion synthesis for the embedded synthetic dataset: a 32-joint body driven by joint-angle tracks.
 
-This module makes believable (not realistic) human motion for `common.synthetic_dataset`. Nothing
+This module makes believable (not realistic) human motion for `common.data.synthetic.dataset`. Nothing
 here is learned from or copied out of motion-capture data: each action is a hand-written list of
 key poses (joint angles and wrist targets) that a seeded random generator picks from, times and
 varies; the poses are eased into one another and simple procedural layers are added on top (gait
@@ -10,7 +10,7 @@ Coordinates
 -----------
 World: metres, z up, the floor at z = 0 (as in Human3.6M). The body frame used for rest offsets
 and angles is x = the person's right, y = forward, z = up. The skeleton is the 32-joint
-Human3.6M mocap tree of `common.skeleton.H36M_32_PARENTS`:
+Human3.6M mocap tree of `common.data.skeleton.H36M_32_PARENTS`:
 
 ====  =====================  ====  =====================
  0    hips (root)             16    left shoulder girdle (= 13)
@@ -43,7 +43,7 @@ import math
 
 import numpy as np
 
-from common.skeleton import H36M_32_PARENTS
+from common.data.skeleton import H36M_32_PARENTS
 
 FPS = 50
 SIDES = (('r', 1.0), ('l', -1.0))  # side name, sign of its x coordinate

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.camera import world_to_camera
+from common.data.camera import world_to_camera
 from common.errors import UserError
 
 
@@ -19,7 +19,7 @@ class Sequence:
     camera: int
     poses_2d: np.ndarray          # (N, J, 2) normalised screen coordinates
     poses_3d: np.ndarray | None   # (N, J, 3) camera frame, metres; joints relative to the root, root slot = root trajectory
-    cam: dict                     # camera dict (see common.camera)
+    cam: dict                     # camera dict (see common.data.camera)
 
 
 def prepare_camera_space(dataset):

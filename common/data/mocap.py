@@ -6,7 +6,7 @@ class MocapDataset:
     """A mapping ``subject -> {action -> sequence dict}`` plus skeleton, frame rate and cameras.
 
     A sequence dict holds ``positions`` (N, J, 3) world coordinates in metres (absent for datasets
-    without 3D ground truth), ``cameras`` (list of camera dicts, see `common.camera`) and, after
+    without 3D ground truth), ``cameras`` (list of camera dicts, see `common.data.camera`) and, after
     `prepare_camera_space`, ``positions_3d``: one (N, J, 3) camera-frame array per camera.
     """
 

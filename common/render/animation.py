@@ -12,7 +12,7 @@ What is drawn (one row of square panels, ``--viz-size`` inches each at 100 dpi, 
    joint over the sequence touches the floor z=0, and viewed from the camera's azimuth at 15 degrees
    elevation. A camera without extrinsics (e.g. MPI-INF-3DHP) is shown as if level, looking along +y.
 
-Right limbs are red, left limbs blue (`common.visualization`).
+Right limbs are red, left limbs blue (`common.plots`).
 
 Frames: ``--viz-skip N`` starts at frame N of the sequence and of the video alike (the keypoints
 were computed on the whole video, so both stay aligned); then every ``--viz-downsample``-th frame
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from common.io_utils import atomic_write
+from common.io.atomic import atomic_write
 
 DPI = 100
 ELEVATION = 15.0
@@ -137,10 +137,10 @@ def skeleton_parents(bundle):
     if parents is not None:
         return list(parents)
     if bundle.name == '3dhp':
-        from common.mpi3dhp_dataset import PARENTS
+        from common.data.mpi3dhp import PARENTS
         return list(PARENTS)
     if bundle.num_joints == 17:
-        from common.skeleton import H36M_17_PARENTS
+        from common.data.skeleton import H36M_17_PARENTS
         return list(H36M_17_PARENTS)
     raise UserError(f'rendering knows the skeleton of 17-joint layouts only; this dataset has {bundle.num_joints} '
                     'joints (use --viz-export to get the coordinates instead)')
@@ -161,7 +161,7 @@ def poses_for_display(poses, cam, root=0):
     ``orientation`` (quaternion, world <- camera) are rotated by it, without the translation; others are
     treated as a level camera looking along +y: (x, y, z)_camera -> (x, z, -y).
     """
-    from common.camera import camera_to_world
+    from common.data.camera import camera_to_world
     poses = np.array(poses, dtype=np.float32, copy=True)
     poses[:, root] = 0
     if cam.get('orientation') is not None:
@@ -199,9 +199,9 @@ def render_animation(path, poses_2d, prediction, ground_truth, cam, parents, kps
     (ground_truth may be None). video: a `VideoReader` or None. The figure is built once; every frame
     only moves the artists' data.
     """
-    from common.camera import image_coordinates
+    from common.data.camera import image_coordinates
     from common.progress import progress_bar
-    from common.visualization import Skeleton2DArtist, Skeleton3DArtist, new_figure, setup_3d_axes
+    from common.plots import Skeleton2DArtist, Skeleton3DArtist, new_figure, setup_3d_axes
 
     kind = kind or output_kind(path)
     w, h = int(cam['res_w']), int(cam['res_h'])

@@ -12,13 +12,13 @@ drawn in a plausible world frame; nothing is measured.
 """
 import numpy as np
 
-from common.camera import load_h36m_cameras, normalize_screen_coordinates
+from common.data.camera import load_h36m_cameras, normalize_screen_coordinates
 from common.errors import UserError
-from common.keypoint_layouts import H36M_LEFT, H36M_RIGHT, coco_to_h36m
-from common.keypoints_2d import Keypoints2D
-from common.mocap_dataset import MocapDataset
-from common.npz_io import load_npz
-from common.skeleton import h36m_skeleton_17
+from common.data.layouts import H36M_LEFT, H36M_RIGHT, coco_to_h36m
+from common.data.keypoints_2d import Keypoints2D
+from common.data.mocap import MocapDataset
+from common.io.npz import load_npz
+from common.data.skeleton import h36m_skeleton_17
 
 CUSTOM_ACTION = 'custom'
 DEFAULT_FPS = 50
@@ -64,7 +64,7 @@ class CustomDataset(MocapDataset):
 def load_custom_keypoints(path_2d, dataset, subjects=None):
     """Keypoints of a custom 2D file in the Human3.6M-17 layout, normalised per video.
 
-    COCO-layout files are converted with `common.keypoint_layouts.coco_to_h36m`; files whose
+    COCO-layout files are converted with `common.data.layouts.coco_to_h36m`; files whose
     ``layout_name`` is ``'h36m'`` are used as they are. Returns `Keypoints2D` with
     ``positions[video]['custom'] = [(N, 17, 2) float32]``, Human3.6M left/right joints and layout
     ``'h36m'``.

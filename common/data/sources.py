@@ -8,7 +8,7 @@
 """
 from pathlib import Path
 
-from common.data_utils import DataBundle, fetch_sequences, prepare_camera_space
+from common.data.types import DataBundle, fetch_sequences, prepare_camera_space
 from common.errors import UserError
 
 
@@ -27,14 +27,14 @@ def keypoints_path(data_dir, dataset, keypoints):
 def load_bundle(args, need_train=True):
     """The DataBundle for the parsed command-line `args`."""
     if args.dataset == '3dhp':
-        from common.mpi3dhp_dataset import TRAIN_FILE, load_3dhp
+        from common.data.mpi3dhp import TRAIN_FILE, load_3dhp
         return load_3dhp(args.data_dir, train_file=TRAIN_FILE if need_train else None)
     if args.dataset == 'custom':
         return _load_custom(args)
-    from common.h36m_dataset import Human36mDataset
+    from common.data.h36m import Human36mDataset
     data_dir = Path(args.data_dir)
     if args.dataset == 'synthetic':
-        from common.synthetic_dataset import ensure_synthetic_dataset
+        from common.data.synthetic.dataset import ensure_synthetic_dataset
         paths = ensure_synthetic_dataset(data_dir, seed=args.synthetic_seed)
         path_3d = Path(paths['3d'])
     else:
@@ -45,7 +45,7 @@ def load_bundle(args, need_train=True):
     dataset.check_subjects(subjects_train, '-str/--subjects-train')
     dataset.check_subjects(args.subjects_test_list, '-ste/--subjects-test')
     prepare_camera_space(dataset)
-    from common.keypoints_2d import load_keypoints_2d
+    from common.data.keypoints_2d import load_keypoints_2d
     keypoints = load_keypoints_2d(path_2d, dataset, subjects=list(dict.fromkeys(subjects_train + args.subjects_test_list)))
     train = (fetch_sequences(dataset, keypoints, subjects_train, args.action_filter, args.subset, args.downsample)
              if need_train else [])
@@ -58,7 +58,7 @@ def load_bundle(args, need_train=True):
 
 
 def _load_custom(args):
-    from common.custom_dataset import CustomDataset, load_custom_keypoints
+    from common.data.custom import CustomDataset, load_custom_keypoints
     path_2d = keypoints_path(args.data_dir, 'custom', args.keypoints)
     dataset = CustomDataset(path_2d)
     keypoints = load_custom_keypoints(path_2d, dataset)

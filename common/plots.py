@@ -8,7 +8,7 @@ no global backend switch), and every file is written atomically (temp file + ren
 - `plot_per_action(results, out_path, ...)` -> a bar chart of Protocol #1 and #2 per action from a
   ``--results-json`` file, optionally beside the paper's numbers (`common.paper_results`).
   Command line: ``python tools/plot_results.py results.json -o per_action.png``.
-- Skeleton helpers for `common.render`: `bone_colors`, `Skeleton2DArtist`, `Skeleton3DArtist`
+- Skeleton helpers for `common.render.animation`: `bone_colors`, `Skeleton2DArtist`, `Skeleton3DArtist`
   (artists created once and moved every frame).
 """
 import json
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from common.io_utils import atomic_write
+from common.io.atomic import atomic_write
 
 RIGHT_COLOR = '#d9432f'    # right limbs
 LEFT_COLOR = '#2f6fd9'     # left limbs

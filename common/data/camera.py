@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common.quaternion import qinverse, qrot
+from common.data.quaternion import qinverse, qrot
 
-CAMERA_FILE = Path(__file__).resolve().parent / 'resources' / 'h36m_cameras.json'
+CAMERA_FILE = Path(__file__).resolve().parents[1] / 'resources' / 'h36m_cameras.json'
 
 
 def normalize_screen_coordinates(X, w, h):

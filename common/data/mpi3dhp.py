@@ -46,10 +46,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common.camera import normalize_screen_coordinates
-from common.data_utils import DataBundle, Sequence
+from common.data.camera import normalize_screen_coordinates
+from common.data.types import DataBundle, Sequence
 from common.errors import UserError
-from common.npz_io import load_npz
+from common.io.npz import load_npz
 
 TRAIN_FILE = 'data_train_3dhp.npz'
 TEST_FILE = 'data_test_3dhp.npz'
@@ -66,7 +66,7 @@ TEST_RESOLUTION = {'TS1': (2048, 2048), 'TS2': (2048, 2048), 'TS3': (2048, 2048)
 DEFAULT_FPS = 25
 MM_PER_M = 1000.0
 HINT = ('Make the MPI-INF-3DHP files with P-STMO\'s common/data_to_npz_3dhp.py and data_to_npz_3dhp_test.py '
-        '(layout: see common/mpi3dhp_dataset.py) and pass the folder that holds them.')
+        '(layout: see common/data/mpi3dhp.py) and pass the folder that holds them.')
 
 _TRAIN_KEY = re.compile(r'^S(\d+) Seq(\d+)$')
 _TEST_KEY = re.compile(r'^TS(\d+)$')

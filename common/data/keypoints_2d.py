@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.camera import normalize_screen_coordinates
+from common.data.camera import normalize_screen_coordinates
 from common.errors import UserError
-from common.npz_io import load_npz
+from common.io.npz import load_npz
 
 
 @dataclass

@@ -17,7 +17,7 @@ and rendering run on it unchanged:
 Content: subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), each with their own body
 proportions; the 15 Human3.6M action names, each twice (``'Walking'`` and ``'Walking 1'``), 8-12 s
 per sequence: 210 sequences, about 105,000 frames. The motion is synthesised by
-`common.synthetic_motion` (a forward-kinematics skeleton driven by per-action key poses, gait
+`common.data.synthetic.motion` (a forward-kinematics skeleton driven by per-action key poses, gait
 cycles and gestures; see there). Everything derives from one seed: the same seed gives the same
 arrays and byte-identical files (zip members carry a fixed timestamp).
 
@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from common.camera import load_h36m_cameras, project_world_to_pixels
-from common.npz_io import save_npz
-from common.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
-from common.synthetic_motion import ACTIONS, make_body, synthesize_sequence
+from common.data.camera import load_h36m_cameras, project_world_to_pixels
+from common.io.npz import save_npz
+from common.data.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
+from common.data.synthetic.motion import ACTIONS, make_body, synthesize_sequence
 
 SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
 # Overall body size of each subject (1.0 is about 1.75 m tall); segments vary around it.
