@@ -35,7 +35,7 @@ def run(args):
 
     from common.io.checkpoint import load_checkpoint
     from common.data.sources import load_bundle
-    from common.evaluation import METRICS, Symmetry, evaluate, format_report, write_results_json
+    from common.evaluation import EvalOptions, evaluate, format_report, write_results_json
     from common.model.poseformer import count_parameters, macs_per_output_frame
     from common.progress import progress_wanted
     from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,
@@ -66,7 +66,7 @@ def run(args):
         model = build_model(args, checkpoint, bundle.num_joints, checkpoint_file).to(device)
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
-        symmetry = Symmetry(bundle.kps_left, bundle.kps_right, bundle.joints_left, bundle.joints_right)
+        symmetry = bundle.symmetry
         if args.amp and device.type != 'cuda':
             log('note: --amp only acts on CUDA; this run stays in fp32')
         if args.compile:
@@ -103,11 +103,9 @@ def run(args):
         # evaluating the whole test set first.
         if not rendering and any(seq.poses_3d is not None for seq in bundle.test):
             log('Evaluating...')
-            result = evaluate(model, bundle.test, symmetry, tta=args.test_time_augmentation,
-                              batch_size=args.eval_batch_size, device=device, root=bundle.root,
-                              by_subject=args.by_subject, progress=progress, config=run_config(args, model),
-                              metrics=tuple(METRICS) + tuple(bundle.extra_metrics), valid_mask=bundle.valid_mask,
-                              zero_predicted_root=bundle.zero_predicted_root, amp=args.amp)
+            options = EvalOptions(tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
+                                  amp=args.amp, progress=progress, by_subject=args.by_subject)
+            result = evaluate(model, bundle.test, symmetry, bundle.protocol, options, config=run_config(args, model))
             log(format_report(result, tta=args.test_time_augmentation))
             if args.results_json:
                 write_results_json(args.results_json, result)

@@ -91,7 +91,8 @@ def worker(argv):
         torch.set_num_threads(a.threads)
 
     from benchmarks.naive_reference import NaivePoseFormer, naive_predict_video
-    from common.evaluation import Symmetry, predict_sequence
+    from common.data.types import Symmetry
+    from common.evaluation import predict_sequence
 
     model = cb.make_model(a.frames, seed=a.seed).eval()
     spatial_macs, temporal_macs, full_macs = cb.model_macs(model)

@@ -125,7 +125,8 @@ def measure(frames_list, length, repeats, batch_size, device, seed=0, log=print)
     """Rows (dicts) of the table; throughput measured when `repeats` > 0."""
     import torch
 
-    from common.evaluation import Symmetry, predict_sequence
+    from common.data.types import Symmetry
+    from common.evaluation import predict_sequence
     from common.model.poseformer import PoseTransformer, count_parameters, macs_per_output_frame
     symmetry = Symmetry(LEFT, RIGHT, LEFT, RIGHT)
     poses = smooth_sequence(length, seed=seed)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from common.data.types import EvaluationProtocol
 from common.windows import flip_pose, pad_edges
 from common.metrics import mean_velocity_error, mpjpe_per_frame, n_mpjpe_per_frame, p_mpjpe_per_frame
 from common.metrics_3dhp import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, joint_errors
@@ -44,13 +45,20 @@ AVERAGE_LABELS = OrderedDict([
 ])
 
 
-@dataclass
-class Symmetry:
-    """Left/right index lists of the 2D keypoints and the 3D joints (for flipping)."""
-    kps_left: list
-    kps_right: list
-    joints_left: list
-    joints_right: list
+@dataclass(frozen=True)
+class EvalOptions:
+    """How to run an evaluation (not what to score: that is the data source's `EvaluationProtocol`).
+
+    ``metrics``: None scores the protocol's full set (the Human3.6M metrics plus its extras);
+    per-epoch validation passes ``('mpjpe',)``. ``amp``: bf16 autocast on CUDA (metrics in fp32).
+    """
+    tta: bool = True
+    batch_size: int = 256
+    device: object = 'cpu'
+    amp: bool = False
+    progress: bool = False
+    by_subject: bool = False
+    metrics: tuple = None
 
 
 @torch.no_grad()
@@ -143,32 +151,32 @@ class EvaluationResult:
     config: dict = field(default_factory=dict)
 
 
-def evaluate(model, sequences, symmetry, tta=True, batch_size=256, device='cpu', root=0, by_subject=False,
-             progress=False, config=None, metrics=tuple(METRICS), valid_mask=None, zero_predicted_root=False,
-             amp=False):
-    """Predict all `sequences` and aggregate the official metrics (see the module docstring).
+def evaluate(model, sequences, symmetry, protocol=EvaluationProtocol(), options=EvalOptions(), config=None):
+    """Predict all `sequences` and aggregate the metrics of `protocol` (see the module docstring).
 
-    Sequences without 3D ground truth are predicted but not scored. `metrics` limits the work
-    (per-epoch validation only needs 'mpjpe'); `valid_mask(seq)` may return the frames to score.
-    `amp` runs the model under bf16 autocast on CUDA (metrics are computed in fp32).
+    Sequences without 3D ground truth are predicted but not scored. `config` (plain data) is kept in
+    the result for reports.
     """
+    metrics = options.metrics or tuple(METRICS) + tuple(protocol.extra_metrics)
     was_training = model.training
     model.eval()
     predictions = []
     scored = []
+    autocast = options.amp and torch.device(options.device).type == 'cuda'
     try:
-        for seq in progress_bar(sequences, enabled=progress, desc='evaluate', unit='seq'):
-            with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp and torch.device(device).type == 'cuda'):
-                pred = predict_sequence(model, seq.poses_2d, symmetry, tta=tta, batch_size=batch_size, device=device)
+        for seq in progress_bar(sequences, enabled=options.progress, desc='evaluate', unit='seq'):
+            with torch.autocast('cuda', dtype=torch.bfloat16, enabled=autocast):
+                pred = predict_sequence(model, seq.poses_2d, symmetry, tta=options.tta,
+                                        batch_size=options.batch_size, device=options.device)
             predictions.append(pred)
             if seq.poses_3d is not None:
-                valid = valid_mask(seq) if valid_mask is not None else None
-                scored.append((seq, sequence_errors(pred, seq.poses_3d, root=root, metrics=metrics, valid=valid,
-                                                    zero_predicted_root=zero_predicted_root)))
+                scored.append((seq, sequence_errors(pred, seq.poses_3d, root=protocol.root, metrics=metrics,
+                                                    valid=protocol.valid_mask(seq),
+                                                    zero_predicted_root=protocol.zero_predicted_root)))
     finally:
         model.train(was_training)
     result = EvaluationResult(predictions, *_aggregate(scored), config=dict(config or {}))
-    if by_subject:
+    if options.by_subject:
         for subject in dict.fromkeys(seq.subject for seq, _ in scored):
             per_action, action_wise, frame_weighted = _aggregate([s for s in scored if s[0].subject == subject])
             result.per_subject[subject] = {'per_action': per_action, 'action_wise': action_wise,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from common.io.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
-from common.evaluation import evaluate
+from common.evaluation import EvalOptions, evaluate
 from common.windows import TrainingWindows
 from common.metrics import mpjpe
 from common.progress import progress_bar
@@ -126,15 +126,15 @@ def train(args, model, optimizer, bundle, state, device, context, symmetry, log=
 
         valid_mm = None
         if not args.no_eval and context.is_main:
-            result = evaluate(net, bundle.test, symmetry, tta=args.test_time_augmentation,
-                              batch_size=args.eval_batch_size, device=device, root=bundle.root,
-                              metrics=('mpjpe',), progress=progress, valid_mask=bundle.valid_mask,
-                              zero_predicted_root=bundle.zero_predicted_root, amp=args.amp)
+            options = EvalOptions(tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
+                                  amp=args.amp, progress=progress, metrics=('mpjpe',))
+            result = evaluate(net, bundle.test, symmetry, bundle.protocol, options)
             valid_mm = result.frame_weighted['mpjpe']
             state.history['valid'].append(valid_mm / 1000)
             if args.eval_train:
-                result_train = evaluate(net, bundle.train, symmetry, tta=False, batch_size=args.eval_batch_size,
-                                        device=device, root=bundle.root, metrics=('mpjpe',), progress=progress)
+                result_train = evaluate(net, bundle.train, symmetry, bundle.protocol,
+                                        EvalOptions(tta=False, batch_size=args.eval_batch_size, device=device,
+                                                    amp=args.amp, progress=progress, metrics=('mpjpe',)))
                 state.history['train_eval'].append(result_train.frame_weighted['mpjpe'] / 1000)
         elapsed = (time.time() - start) / 60
         if context.is_main:

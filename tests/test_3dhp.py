@@ -6,7 +6,7 @@ import pytest
 from common.data.types import DataBundle, Sequence
 from common.errors import UserError
 from common.metrics_3dhp import AUC_THRESHOLDS_MM, JOINTS_14, auc, evaluate_3dhp, mpjpe_3dhp, pck
-from common.data.mpi3dhp import (JOINTS_LEFT, JOINTS_RIGHT, PARENTS, ROOT, DataBundle3dhp, load_3dhp,
+from common.data.mpi3dhp import (JOINTS_LEFT, JOINTS_RIGHT, PARENTS, ROOT, load_3dhp,
                                     load_3dhp_test)
 from tests.fixtures_3dhp import write_3dhp_fixture
 
@@ -29,7 +29,7 @@ def _expected_3d(data_3d_mm):
 def test_bundle_structure(fixture_dir):
     folder, _ = fixture_dir
     bundle = load_3dhp(folder)
-    assert isinstance(bundle, DataBundle3dhp) and isinstance(bundle, DataBundle)
+    assert isinstance(bundle, DataBundle) and bundle.protocol.zero_predicted_root
     assert bundle.name == '3dhp' and bundle.root == 14 and bundle.num_joints == 17
     assert [(s.subject, s.action, s.camera) for s in bundle.train] == [
         ('S1', 'Seq1', 0), ('S1', 'Seq1', 2), ('S3', 'Seq2', 4), ('S3', 'Seq2', 8)]
@@ -86,22 +86,22 @@ def test_test_sequences_use_their_own_image_size(fixture_dir):
 def test_valid_masks_keep_all_frames(fixture_dir):
     folder, info = fixture_dir
     bundle = load_3dhp(folder)
-    assert sorted(bundle.valid) == ['TS1', 'TS5']
+    assert sorted(bundle.protocol.valid_frames.valid) == ['TS1', 'TS5']
     for seq in bundle.test:
         raw_valid = info['test'][seq.subject][2]
-        mask = bundle.valid[seq.subject]
+        mask = bundle.protocol.valid_frames.valid[seq.subject]
         assert mask.dtype == bool and len(mask) == len(seq.poses_2d) == len(raw_valid)
         np.testing.assert_array_equal(mask, raw_valid == 1)
         assert not mask[:3].any() and mask.sum() == len(mask) - 4
-        np.testing.assert_array_equal(bundle.valid_mask(seq), mask)
-    assert bundle.valid_mask(bundle.train[0]).all()
+        np.testing.assert_array_equal(bundle.protocol.valid_mask(seq), mask)
+    assert bundle.protocol.valid_mask(bundle.train[0]).all()
 
 
 def test_list_layout_and_subject_filters(tmp_path):
     info = write_3dhp_fixture(tmp_path, train_layout='list')
     bundle = load_3dhp(tmp_path, train_subjects=['S3'], test_subjects=['TS5'])
     assert [(s.subject, s.camera) for s in bundle.train] == [('S3', 0), ('S3', 1)]
-    assert [s.subject for s in bundle.test] == ['TS5'] and list(bundle.valid) == ['TS5']
+    assert [s.subject for s in bundle.test] == ['TS5'] and list(bundle.protocol.valid_frames.valid) == ['TS5']
     assert all(s.cam['fps'] == 25 for s in bundle.train)  # no fps in this layout: the default
     np.testing.assert_allclose(bundle.train[1].poses_3d, _expected_3d(info['train'][('S3', 'Seq2', 1)][1]), atol=1e-6)
     with pytest.raises(UserError, match='S9'):
@@ -235,8 +235,8 @@ def test_evaluate_3dhp_from_metres(fixture_dir):
     pred = target.copy()
     pred[:, :ROOT] += np.array([0.0525, 0.0, 0.0], dtype=np.float32)  # 52.5 mm on joints 0-13
     pred[:, ROOT] = 0  # what the model outputs there
-    result = evaluate_3dhp(pred, target, bundle.valid_mask(seq))
-    assert result['frames'] == int(bundle.valid['TS5'].sum())
+    result = evaluate_3dhp(pred, target, bundle.protocol.valid_mask(seq))
+    assert result['frames'] == int(bundle.protocol.valid_frames.valid['TS5'].sum())
     assert result['mpjpe'] == pytest.approx(52.5 * 14 / 17, rel=1e-4)
     assert result['pck'] == pytest.approx(100.0)
     # joints 0-13 pass thresholds 55..150 (20 of 31); pelvis, spine, head pass 5..150 (30 of 31)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from common.io.checkpoint import load_checkpoint, load_model_weights, strip_module_prefix
-from common.evaluation import Symmetry, predict_sequence
+from common.data.types import Symmetry
+from common.evaluation import predict_sequence
 from common.metrics_3dhp import evaluate_3dhp
 from common.model.poseformer import PoseTransformer
 from common.data.mpi3dhp import load_3dhp
@@ -36,7 +37,7 @@ def test_3dhp_trains_and_scores_valid_frames_with_pck_auc(tmp_path, capsys):
     for seq in bundle.test:
         preds.append(predict_sequence(model, seq.poses_2d, symmetry))
         targets.append(seq.poses_3d)
-        masks.append(bundle.valid_mask(seq))
+        masks.append(bundle.protocol.valid_mask(seq))
     pooled = evaluate_3dhp(np.concatenate(preds), np.concatenate(targets), np.concatenate(masks), root=bundle.root)
     fw = results['frame_weighted_average']
     assert fw['pck'] == pytest.approx(pooled['pck'], abs=1e-3)

@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from benchmarks.complexity import count_macs, evaluation_macs_as_run, main, stage_macs
-from common.evaluation import Symmetry, predict_sequence
+from common.data.types import Symmetry
+from common.evaluation import predict_sequence
 from common.model.poseformer import PoseTransformer, count_parameters, macs_per_output_frame
 
 LEFT, RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]

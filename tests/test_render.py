@@ -8,7 +8,7 @@ from common.render import animation as render
 from cli.arguments import parse_args
 from common.data.camera import load_h36m_cameras, world_to_camera
 from common.errors import UserError
-from common.evaluation import Symmetry
+from common.data.types import Symmetry
 from common.model.poseformer import PoseTransformer
 from common.io.npz import save_npz
 from common.render.animation import GifWriter, VideoReader, poses_for_display, render_from_args, select_frames

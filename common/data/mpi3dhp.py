@@ -28,7 +28,7 @@ Also accepted (our assumptions, for hand-made files): a train value that is a pl
 dicts (camera number = position in the list) or a dict ``{camera: {...}}`` without the fps; a
 per-camera dict may carry its own ``fps``. Sequences without a known fps get 25.
 
-What `load_3dhp` returns (a `DataBundle3dhp`, name ``'3dhp'``, root 14):
+What `load_3dhp` returns (a `DataBundle`, name ``'3dhp'``, root 14):
 
 - ``train``: one `Sequence` per (subject ``'S<k>'``, action ``'Seq<m>'``, camera number);
 - ``test``: one `Sequence` per test sequence (subject = action = ``'TS<k>'``, camera 0);
@@ -37,17 +37,17 @@ What `load_3dhp` returns (a `DataBundle3dhp`, name ``'3dhp'``, root 14):
 - ``poses_2d``: pixels normalised by the sequence's image size (`normalize_screen_coordinates`);
 - ``cam``: ``{'id', 'res_w', 'res_h', 'azimuth' (0, only for plots), 'fps'}``;
 - ``valid``: ``{'TS<k>': bool (N,)}``. Test sequences keep all their frames (windows need context);
-  metrics use only the valid ones (`common.metrics_3dhp`, `DataBundle3dhp.valid_mask`).
+  metrics use only the valid ones (`common.metrics_3dhp`, `ValidFrames`, the protocol's mask).
 """
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from common.data.camera import normalize_screen_coordinates
-from common.data.types import DataBundle, Sequence
+from common.data.types import DataBundle, EvaluationProtocol, Sequence
 from common.errors import UserError
 from common.io.npz import load_npz
 
@@ -72,19 +72,19 @@ _TRAIN_KEY = re.compile(r'^S(\d+) Seq(\d+)$')
 _TEST_KEY = re.compile(r'^TS(\d+)$')
 
 
-@dataclass
-class DataBundle3dhp(DataBundle):
-    """A `DataBundle` plus the test set's per-frame validity: ``valid = {subject: bool (N,)}``."""
-    valid: dict = field(default_factory=dict)
+@dataclass(frozen=True)
+class ValidFrames:
+    """The test set's per-frame validity, ``valid = {subject: bool (N,)}``, as a protocol's mask."""
+    valid: dict
 
-    def valid_mask(self, sequence):
+    def __call__(self, sequence):
         """Bool (N,) mask of the frames to score in `sequence` (all frames when it has no mask)."""
         mask = self.valid.get(sequence.subject)
         return np.ones(len(sequence.poses_2d), dtype=bool) if mask is None else mask
 
 
 def load_3dhp(data_dir, train_file=TRAIN_FILE, test_file=TEST_FILE, train_subjects=None, test_subjects=None):
-    """Load MPI-INF-3DHP into a `DataBundle3dhp` (see the module docstring).
+    """Load MPI-INF-3DHP into a `DataBundle` (see the module docstring).
 
     ``train_file`` / ``test_file`` are relative to ``data_dir`` (or absolute); ``None`` skips that file
     (e.g. evaluation only). ``train_subjects`` (``['S1', ...]``) / ``test_subjects`` (``['TS1', ...]``)
@@ -99,11 +99,12 @@ def load_3dhp(data_dir, train_file=TRAIN_FILE, test_file=TEST_FILE, train_subjec
     if test_file is not None:
         test, valid = load_3dhp_test(data_dir / test_file, test_subjects)
     fps = Counter(fps_values).most_common(1)[0][0] if fps_values else DEFAULT_FPS
-    return DataBundle3dhp(name='3dhp', train=train, test=test, joints_left=list(JOINTS_LEFT),
-                          joints_right=list(JOINTS_RIGHT), kps_left=list(JOINTS_LEFT),
-                          kps_right=list(JOINTS_RIGHT), num_joints=NUM_JOINTS, fps=fps, root=ROOT,
-                          valid=valid, extra_metrics=('pck', 'auc'),
-                          zero_predicted_root=True)
+    protocol = EvaluationProtocol(root=ROOT, zero_predicted_root=True, extra_metrics=('pck', 'auc'),
+                                  valid_frames=ValidFrames(valid))
+    return DataBundle(name='3dhp', train=train, test=test, joints_left=list(JOINTS_LEFT),
+                      joints_right=list(JOINTS_RIGHT), kps_left=list(JOINTS_LEFT),
+                      kps_right=list(JOINTS_RIGHT), num_joints=NUM_JOINTS, fps=fps, parents=list(PARENTS),
+                      protocol=protocol)
 
 
 def load_3dhp_train(path, subjects=None):

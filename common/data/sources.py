@@ -51,7 +51,7 @@ def load_bundle(args, need_train=True):
              if need_train else [])
     test = fetch_sequences(dataset, keypoints, args.subjects_test_list, args.action_filter, 1, args.downsample)
     skeleton = dataset.skeleton()
-    return DataBundle(name=args.dataset, train=train, test=test,
+    return DataBundle(name=args.dataset, train=train, test=test, parents=list(skeleton.parents()),
                       joints_left=skeleton.joints_left(), joints_right=skeleton.joints_right(),
                       kps_left=keypoints.joints_left, kps_right=keypoints.joints_right,
                       num_joints=keypoints.num_joints, fps=dataset.fps() / args.downsample)
@@ -67,7 +67,8 @@ def _load_custom(args):
         dataset.check_subjects([args.viz_subject], '--viz-subject')
         subjects = [args.viz_subject]
     test = fetch_sequences(dataset, keypoints, subjects, None, 1, args.downsample)
-    return DataBundle(name='custom', train=[], test=test, joints_left=keypoints.joints_left,
+    return DataBundle(name='custom', train=[], test=test, parents=list(dataset.skeleton().parents()),
+                      joints_left=keypoints.joints_left,
                       joints_right=keypoints.joints_right, kps_left=keypoints.joints_left,
                       kps_right=keypoints.joints_right, num_joints=keypoints.num_joints,
                       fps=dataset.fps() / args.downsample)

@@ -87,14 +87,44 @@ def _subsample(poses_2d, poses_3d, subset, stride):
     return poses_2d[window], (None if poses_3d is None else poses_3d[window])
 
 
+@dataclass(frozen=True)
+class Symmetry:
+    """Left/right index lists of the 2D keypoints and of the 3D joints (for flipping)."""
+    kps_left: list
+    kps_right: list
+    joints_left: list
+    joints_right: list
+
+
+@dataclass(frozen=True)
+class EvaluationProtocol:
+    """How a data source is scored; evaluation, validation and rendering read it, never the source's name.
+
+    ``root``: index of the root joint (the target's root slot holds the trajectory and is zeroed
+    before scoring); ``zero_predicted_root``: also centre the prediction on its root (MPI-INF-3DHP)
+    instead of scoring it as the model outputs it (Human3.6M); ``extra_metrics``: metrics beyond the
+    Human3.6M protocols, e.g. ``('pck', 'auc')``; ``valid_frames``: ``sequence -> bool (N,)`` mask of
+    the frames to score, or None to score every frame.
+    """
+    root: int = 0
+    zero_predicted_root: bool = False
+    extra_metrics: tuple = ()
+    valid_frames: object = None
+
+    def valid_mask(self, sequence):
+        """Bool (N,) mask of the frames of `sequence` to score; None scores every frame."""
+        return None if self.valid_frames is None else self.valid_frames(sequence)
+
+
 @dataclass
 class DataBundle:
     """Everything training and evaluation need from a dataset, whatever its source.
 
-    ``train`` / ``test``: lists of `Sequence`; ``joints_left/right``: 3D joint symmetry,
-    ``kps_left/right``: 2D keypoint symmetry (used for flip augmentation); ``root``: index of the
-    root joint; ``fps``: frame rate; ``name``: the -d value. ``test`` sequences may have no 3D
-    (``poses_3d is None``) for in-the-wild keypoints.
+    ``train`` / ``test``: lists of `Sequence` (``test`` sequences may have no 3D, ``poses_3d is
+    None``, for in-the-wild keypoints); ``joints_left/right``: 3D joint symmetry;
+    ``kps_left/right``: 2D keypoint symmetry (flip augmentation); ``parents``: parent of every 3D
+    joint (-1 for the root), for drawing; ``fps``: frame rate after downsampling; ``name``: the
+    source's name (for messages only); ``protocol``: how it is scored.
     """
     name: str
     train: list
@@ -105,11 +135,13 @@ class DataBundle:
     kps_right: list
     num_joints: int
     fps: float
-    root: int = 0
-    extra_metrics: tuple = ()    # metrics beyond the Human3.6M protocols, e.g. ('pck', 'auc') for 3DHP
-    # Human3.6M's protocol zeroes only the target's root; MPI-INF-3DHP's centres both poses on it.
-    zero_predicted_root: bool = False
+    parents: list = None
+    protocol: EvaluationProtocol = EvaluationProtocol()
 
-    def valid_mask(self, sequence):
-        """Bool (N,) mask of the frames of `sequence` to score; None scores every frame."""
-        return None
+    @property
+    def root(self):
+        return self.protocol.root
+
+    @property
+    def symmetry(self):
+        return Symmetry(list(self.kps_left), list(self.kps_right), list(self.joints_left), list(self.joints_right))

@@ -1,0 +1,29 @@
+"""The one wrapper around every program's ``main``: user errors and Ctrl-C become one line + exit code.
+
+    sys.exit(run_program(lambda: real_main(argv), setting_names))
+
+- `UserError` -> ``error: <flag> <message>`` on stderr, exit status 2 (no traceback); the error's
+  setting is shown as the flag that sets it (``setting_names``: setting -> flag, e.g. from
+  `cli.parser.flag_names`).
+- KeyboardInterrupt -> ``interrupted: ...`` on stderr, exit status 130 (what a shell reports for
+  SIGINT); files are written atomically, so what was written before is complete.
+"""
+import sys
+
+from common.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def run_program(body, setting_names=None, interrupted_note='files written so far are complete (writes are atomic)'):
+    """Call ``body()`` and return its exit status (0 when it returns None)."""
+    try:
+        status = body()
+        return 0 if status is None else int(status)
+    except UserError as exc:
+        print(f'error: {exc.describe(setting_names)}', file=sys.stderr, flush=True)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f'interrupted: {interrupted_note}', file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
