@@ -35,7 +35,8 @@ def run(args):
 
     from common.io.checkpoint import load_checkpoint
     from common.data.sources import load_bundle
-    from common.evaluation import EvalOptions, evaluate, format_report, write_results_json
+    from common.evaluation import EvalOptions, evaluate
+    from common.report import format_report, write_results_json
     from common.model.poseformer import count_parameters, macs_per_output_frame
     from common.progress import progress_wanted
     from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,

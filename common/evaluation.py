@@ -13,36 +13,19 @@ before comparison, the prediction's is not (as the reference). Within an action,
 weighted by frames; the paper's headline number is the mean over actions ("action-wise average"),
 the frame-weighted mean over all test frames is reported as well, labelled as such.
 """
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from common.data.types import EvaluationProtocol
-from common.windows import flip_pose, pad_edges
-from common.metrics import mean_velocity_error, mpjpe_per_frame, n_mpjpe_per_frame, p_mpjpe_per_frame
-from common.metrics_3dhp import AUC_THRESHOLDS_MM, PCK_THRESHOLD_MM, joint_errors
+from common.data.types import EvaluationProtocol, zero_root
+from common.metrics import MM_PER_M, PER_FRAME_METRICS, mean_velocity_error
 from common.progress import progress_bar
+from common.windows import flip_pose, pad_edges
 
-METRICS = OrderedDict([
-    ('mpjpe', 'Protocol #1 Error (MPJPE)'),
-    ('p_mpjpe', 'Protocol #2 Error (P-MPJPE)'),
-    ('n_mpjpe', 'Protocol #3 Error (N-MPJPE)'),
-    ('mpjve', 'Velocity Error (MPJVE)'),
-])
-EXTRA_METRICS = OrderedDict([('pck', 'PCK (150 mm)'), ('auc', 'AUC (0-150 mm)')])   # MPI-INF-3DHP
-LABELS = OrderedDict(list(METRICS.items()) + list(EXTRA_METRICS.items()))
-UNITS = {'pck': '%', 'auc': '%'}
-AVERAGE_LABELS = OrderedDict([
-    ('mpjpe', 'Protocol #1   (MPJPE)'),
-    ('p_mpjpe', 'Protocol #2 (P-MPJPE)'),
-    ('n_mpjpe', 'Protocol #3 (N-MPJPE)'),
-    ('mpjve', 'Velocity      (MPJVE)'),
-    ('pck', 'PCK (150 mm)         '),
-    ('auc', 'AUC (0-150 mm)       '),
-])
+# The Human3.6M metrics every protocol reports; a protocol may add more (`EvaluationProtocol.extra_metrics`).
+STANDARD_METRICS = ('mpjpe', 'p_mpjpe', 'n_mpjpe', 'mpjve')
 
 
 @dataclass(frozen=True)
@@ -94,30 +77,7 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
     return out
 
 
-def _pck_per_frame(predicted, target):
-    """Percentage of joints within 150 mm, per frame (its mean over frames is the 3DHP PCK)."""
-    errors_mm = joint_errors(predicted, target) * MM_PER_M
-    return (errors_mm < PCK_THRESHOLD_MM).mean(axis=-1) * 100
-
-
-def _auc_per_frame(predicted, target):
-    """Mean PCK over the thresholds 0, 5, ..., 150 mm, per frame."""
-    errors_mm = joint_errors(predicted, target) * MM_PER_M
-    return np.mean([(errors_mm < t).mean(axis=-1) for t in AUC_THRESHOLDS_MM], axis=0) * 100
-
-
-MM_PER_M = 1000
-# metric -> function (predicted, target) in metres -> per-frame values in report units (mm or %).
-PER_FRAME_METRICS = {
-    'mpjpe': lambda p, t: mpjpe_per_frame(p, t) * MM_PER_M,
-    'p_mpjpe': lambda p, t: p_mpjpe_per_frame(p, t) * MM_PER_M,
-    'n_mpjpe': lambda p, t: n_mpjpe_per_frame(p, t) * MM_PER_M,
-    'pck': _pck_per_frame,
-    'auc': _auc_per_frame,
-}
-
-
-def sequence_errors(predicted, target, root=0, metrics=tuple(METRICS), valid=None, zero_predicted_root=False):
+def sequence_errors(predicted, target, root=0, metrics=STANDARD_METRICS, valid=None, zero_predicted_root=False):
     """Errors of one sequence: dict metric -> per-frame array (mm; PCK/AUC in %).
 
     target: (N, J, 3) metres, root slot holding the trajectory (zeroed here). predicted: (N, J, 3).
@@ -126,11 +86,9 @@ def sequence_errors(predicted, target, root=0, metrics=tuple(METRICS), valid=Non
     only the frames to score (MPI-INF-3DHP marks frames without a usable annotation).
     `zero_predicted_root` also centres the prediction on its root (the MPI-INF-3DHP protocol).
     """
-    target = target.copy()
-    target[:, root] = 0
+    target = zero_root(target, root)
     if zero_predicted_root:
-        predicted = predicted.copy()
-        predicted[:, root] = 0
+        predicted = zero_root(predicted, root)
     errors = {name: PER_FRAME_METRICS[name](predicted, target) for name in metrics if name != 'mpjve'}
     if 'mpjve' in metrics:
         velocity = mean_velocity_error(predicted, target) * MM_PER_M if len(target) > 1 else 0.0
@@ -157,7 +115,7 @@ def evaluate(model, sequences, symmetry, protocol=EvaluationProtocol(), options=
     Sequences without 3D ground truth are predicted but not scored. `config` (plain data) is kept in
     the result for reports.
     """
-    metrics = options.metrics or tuple(METRICS) + tuple(protocol.extra_metrics)
+    metrics = options.metrics or STANDARD_METRICS + tuple(protocol.extra_metrics)
     was_training = model.training
     model.eval()
     predictions = []
@@ -205,53 +163,3 @@ def _aggregate(scored):
     every_frame = [e for items in groups.values() for e in items]
     frame_weighted = {m: float(np.mean(np.concatenate([e[m] for e in every_frame]))) for m in metrics}
     return per_action, action_wise, frame_weighted
-
-
-def format_report(result, tta=True):
-    """The official per-action blocks and action-wise averages, plus the frame-weighted averages."""
-    lines = []
-    sections = [('', result.per_action, result.action_wise, result.frame_weighted)]
-    for subject, res in result.per_subject.items():
-        sections.append((subject, res['per_action'], res['action_wise'], res['frame_weighted']))
-    for subject, per_action, action_wise, frame_weighted in sections:
-        if subject:
-            lines.append(f'==== Subject {subject} ====')
-        for action, row in per_action.items():
-            lines.append(f'----{action}----')
-            lines.append(f'Test time augmentation: {tta}')
-            for metric, label in LABELS.items():
-                if metric in row:
-                    lines.append(f'{label}: {row[metric]:.1f} {UNITS.get(metric, "mm")}')
-            lines.append('----------')
-        for metric, label in AVERAGE_LABELS.items():
-            if metric in action_wise:
-                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} {UNITS.get(metric, "mm")}')
-        for metric, label in AVERAGE_LABELS.items():
-            if metric in frame_weighted:
-                lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} '
-                             f'{UNITS.get(metric, "mm")}')
-    return '\n'.join(lines)
-
-
-def write_results_json(path, result):
-    """Every number of `result` (mm) and the run's configuration, as JSON (written atomically)."""
-    from common.io.atomic import atomic_write_text
-    payload = {
-        'units': 'mm',
-        'aggregation': {'action_wise': 'mean over actions of frame-weighted per-action errors (as the paper)',
-                        'frame_weighted': 'mean over all test frames'},
-        'per_action': result.per_action,
-        'action_wise_average': result.action_wise,
-        'frame_weighted_average': result.frame_weighted,
-        'per_subject': result.per_subject,
-        'config': result.config,
-    }
-    atomic_write_text(path, json.dumps(payload, indent=2, default=_json_default))
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    return str(value)

@@ -1,22 +1,33 @@
-"""Pose errors: MPJPE (protocol #1), P-MPJPE (protocol #2), N-MPJPE and velocity error (MPJVE).
+"""Pose errors, each defined once: MPJPE (protocol #1), P-MPJPE (#2), N-MPJPE (#3), velocity error
+(MPJVE), and MPI-INF-3DHP's PCK and AUC.
 
-Poses are arrays whose last two axes are ``(J, 3)``: joints and xyz. Errors come out in the units
-that went in (metres inside the program; multiply by 1000 for millimetres in reports).
+Poses are arrays whose last two axes are ``(J, 3)``: joints and xyz, root-relative (see
+`common.data.types.zero_root`). The distance metrics return the units that went in (metres inside
+the program; `MM_PER_M` converts for reports); PCK / AUC take metres and return percentages.
 
-* torch, differentiable (training loss): ``mpjpe``, ``n_mpjpe``.
-* numpy (evaluation): ``p_mpjpe``, ``mean_velocity_error``, and per-frame variants
-  ``*_per_frame`` that take ``(N, J, 3)`` and return one error per frame ``(N,)`` (velocity:
-  ``(N-1,)``), so that evaluation can sum / weight frames across sequences. The mean wrappers
-  equal ``per_frame(...).mean()``. The numpy functions also accept torch tensors.
+* torch, differentiable (the training loss): ``mpjpe``.
+* numpy (evaluation), one value per frame so that evaluation can weight frames across sequences and
+  drop invalid ones: ``*_per_frame`` take ``(N, J, 3)`` and return ``(N,)`` (velocity: ``(N-1,)``).
+  ``mean_velocity_error`` is the per-sequence MPJVE. They also accept torch tensors.
+
+PCK / AUC follow the official MPI-INF-3DHP evaluator (MATLAB ``mpii_compute_3d_pck.m``): the share
+of joint errors **strictly below** a threshold, times 100; AUC is the mean PCK over the 31 thresholds
+0, 5, ..., 150 mm. Because the comparison is strict, a perfect pose scores PCK(0 mm) = 0 and AUC =
+30/31 * 100 = 96.77, as the official script would. All 17 joints are scored (the original
+evaluator's joint groups cover them all).
 """
 
 import numpy as np
 import torch
 
 __all__ = [
-    "mpjpe", "n_mpjpe", "p_mpjpe", "mean_velocity_error",
-    "mpjpe_per_frame", "n_mpjpe_per_frame", "p_mpjpe_per_frame", "velocity_error_per_frame",
+    "MM_PER_M", "mpjpe", "mean_velocity_error", "mpjpe_per_frame", "n_mpjpe_per_frame",
+    "p_mpjpe_per_frame", "velocity_error_per_frame", "pck_per_frame", "auc_per_frame", "PER_FRAME_METRICS",
 ]
+
+MM_PER_M = 1000            # metres inside the program, millimetres in reports
+PCK_THRESHOLD_MM = 150.0
+AUC_THRESHOLDS_MM = np.arange(0.0, 151.0, 5.0)   # 0, 5, ..., 150: 31 thresholds
 
 
 def _check_shapes(pred, target, name):
@@ -44,18 +55,6 @@ def mpjpe(pred, target):
     """
     _check_shapes(pred, target, "mpjpe")
     return torch.linalg.vector_norm(pred - target, dim=-1).mean()
-
-
-def n_mpjpe(pred, target):
-    """MPJPE after scaling each predicted pose by the least-squares optimal factor.
-
-    Per pose (last two axes), ``s = sum(target * pred) / sum(pred * pred)``, then
-    ``mpjpe(s * pred, target)``. Tensors ``(..., J, 3)``; returns a scalar tensor.
-    """
-    _check_shapes(pred, target, "n_mpjpe")
-    scale = (target * pred).sum(dim=(-2, -1), keepdim=True) / \
-        (pred * pred).sum(dim=(-2, -1), keepdim=True)
-    return mpjpe(scale * pred, target)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,11 +119,6 @@ def p_mpjpe_per_frame(pred, target):
     return np.linalg.norm(aligned - x, axis=-1).mean(axis=1)
 
 
-def p_mpjpe(pred, target):
-    """Mean of ``p_mpjpe_per_frame`` over all poses (numpy float)."""
-    return float(p_mpjpe_per_frame(pred, target).mean())
-
-
 def velocity_error_per_frame(pred, target):
     """Error of the first time derivative: ``(N, J, 3)`` -> ``(N-1,)``, mean over joints.
 
@@ -139,3 +133,32 @@ def velocity_error_per_frame(pred, target):
 def mean_velocity_error(pred, target):
     """MPJVE: mean norm of the difference of velocities along axis 0 (numpy float)."""
     return float(velocity_error_per_frame(pred, target).mean())
+
+
+def _joint_errors_mm(pred, target):
+    """Per-(frame, joint) Euclidean errors in mm, (N, J), from poses in metres."""
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "joint errors")
+    return np.linalg.norm(pred - target, axis=-1).reshape(-1, pred.shape[-2]) * MM_PER_M
+
+
+def pck_per_frame(pred, target, threshold_mm=PCK_THRESHOLD_MM):
+    """Percentage of joints whose error is strictly below `threshold_mm`, per frame: (N, J, 3) m -> (N,) %."""
+    return (_joint_errors_mm(pred, target) < threshold_mm).mean(axis=-1) * 100
+
+
+def auc_per_frame(pred, target, thresholds_mm=AUC_THRESHOLDS_MM):
+    """Mean over `thresholds_mm` of the PCK, per frame: (N, J, 3) m -> (N,) %."""
+    errors = _joint_errors_mm(pred, target)
+    return np.mean([(errors < t).mean(axis=-1) for t in thresholds_mm], axis=0) * 100
+
+
+# metric -> per-frame function of (predicted, target) in metres, returning report units (mm or %).
+# MPJVE is a property of a whole sequence (it needs neighbouring frames): see mean_velocity_error.
+PER_FRAME_METRICS = {
+    'mpjpe': lambda p, t: mpjpe_per_frame(p, t) * MM_PER_M,
+    'p_mpjpe': lambda p, t: p_mpjpe_per_frame(p, t) * MM_PER_M,
+    'n_mpjpe': lambda p, t: n_mpjpe_per_frame(p, t) * MM_PER_M,
+    'pck': pck_per_frame,
+    'auc': auc_per_frame,
+}

@@ -1,11 +1,10 @@
-"""Tests for MPI-INF-3DHP: loading the community npz layout (common/data/mpi3dhp.py) and the
-PCK / AUC / MPJPE metrics (common/metrics_3dhp.py)."""
+"""Tests for MPI-INF-3DHP: loading the community npz layout (common/data/mpi3dhp.py); its metrics are
+tested in test_metrics.py and test_evaluation.py."""
 import numpy as np
 import pytest
 
 from common.data.types import DataBundle, Sequence
 from common.errors import UserError
-from common.metrics_3dhp import AUC_THRESHOLDS_MM, JOINTS_14, auc, evaluate_3dhp, mpjpe_3dhp, pck
 from common.data.mpi3dhp import (JOINTS_LEFT, JOINTS_RIGHT, PARENTS, ROOT, load_3dhp,
                                     load_3dhp_test)
 from tests.fixtures_3dhp import write_3dhp_fixture
@@ -163,81 +162,3 @@ def test_train_file_layout_errors(tmp_path, mutate, message):
     _rewrite(info['train_file'], mutate)
     with pytest.raises(UserError, match=message):
         load_3dhp(tmp_path)
-
-
-# ---------------------------------------------------------------- metrics
-
-def _with_errors(errors_mm, n_joints=3):
-    """Target at the origin, prediction displaced along x by the given per-(frame, joint) errors."""
-    errors_mm = np.asarray(errors_mm, dtype=np.float64).reshape(-1, n_joints)
-    target = np.zeros(errors_mm.shape + (3,))
-    pred = target.copy()
-    pred[..., 0] = errors_mm
-    return pred, target
-
-
-def test_pck_hand_made():
-    # 2 frames x 3 joints: 100, 149.9, 150 (not strictly below), 150.1, 0, 300 mm -> 3 of 6 within
-    pred, target = _with_errors([[100, 149.9, 150.0], [150.1, 0, 300]])
-    assert pck(pred, target) == pytest.approx(50.0)
-    assert pck(pred, target, threshold=200) == pytest.approx(5 / 6 * 100)  # all but the 300 mm one
-    # in 3D, not per axis: (90, 90, 90) is 155.9 mm away
-    pred3 = np.full((1, 1, 3), 90.0)
-    assert pck(pred3, np.zeros((1, 1, 3))) == 0.0
-
-
-def test_auc_limits_and_a_hand_computed_case():
-    assert len(AUC_THRESHOLDS_MM) == 31 and AUC_THRESHOLDS_MM[0] == 0 and AUC_THRESHOLDS_MM[-1] == 150
-    pred, target = _with_errors(np.zeros((4, 3)))
-    # strict "error < t" as the official evaluator: a perfect pose fails only the 0 mm threshold
-    assert auc(pred, target) == pytest.approx(30 / 31 * 100)
-    pred, target = _with_errors(np.full((4, 3), 1e-9))
-    assert auc(pred, target) == pytest.approx(30 / 31 * 100)
-    pred, target = _with_errors(np.full((4, 3), 200.0))
-    assert auc(pred, target) == 0.0
-    pred, target = _with_errors(np.full((4, 3), 72.5))
-    n_above = sum(1 for t in range(0, 151, 5) if t >= 72.5)  # 75, 80, ..., 150
-    assert n_above == 16
-    assert auc(pred, target) == pytest.approx(n_above / 31 * 100)
-
-
-def test_invalid_frames_change_nothing():
-    pred, target = _with_errors([[10, 20, 30], [40, 50, 60], [1e6, 1e6, 1e6]])
-    valid = np.array([1, 1, 0])
-    reference = _with_errors([[10, 20, 30], [40, 50, 60]])
-    assert mpjpe_3dhp(pred, target, valid) == pytest.approx(35.0)
-    assert mpjpe_3dhp(pred, target, valid) == pytest.approx(mpjpe_3dhp(*reference))
-    assert pck(pred, target, valid) == pytest.approx(100.0)
-    assert auc(pred, target, valid) == pytest.approx(auc(*reference))
-    assert pck(pred, target) < 100.0  # without the mask the bad frame counts
-    with pytest.raises(ValueError, match='no valid'):
-        pck(pred, target, np.zeros(3))
-    with pytest.raises(ValueError, match='valid mask'):
-        pck(pred, target, np.ones(2))
-
-
-def test_joint_selection_and_sequence_lists():
-    errors = np.zeros((2, 17))
-    errors[:, 14:] = 500.0  # only pelvis, spine and head are wrong
-    pred, target = _with_errors(errors, n_joints=17)
-    assert pck(pred, target) == pytest.approx(14 / 17 * 100)
-    assert pck(pred, target, joints=JOINTS_14) == 100.0
-    # lists of per-sequence arrays are pooled frame by frame
-    a, b = _with_errors([[10, 10, 10]]), _with_errors([[40, 40, 40], [40, 40, 40]])
-    assert mpjpe_3dhp([a[0], b[0]], [a[1], b[1]]) == pytest.approx(30.0)
-
-
-def test_evaluate_3dhp_from_metres(fixture_dir):
-    folder, _ = fixture_dir
-    bundle = load_3dhp(folder, train_file=None)
-    seq = bundle.test[1]
-    target = seq.poses_3d  # root slot holds the trajectory: evaluate_3dhp zeroes it
-    pred = target.copy()
-    pred[:, :ROOT] += np.array([0.0525, 0.0, 0.0], dtype=np.float32)  # 52.5 mm on joints 0-13
-    pred[:, ROOT] = 0  # what the model outputs there
-    result = evaluate_3dhp(pred, target, bundle.protocol.valid_mask(seq))
-    assert result['frames'] == int(bundle.protocol.valid_frames.valid['TS5'].sum())
-    assert result['mpjpe'] == pytest.approx(52.5 * 14 / 17, rel=1e-4)
-    assert result['pck'] == pytest.approx(100.0)
-    # joints 0-13 pass thresholds 55..150 (20 of 31); pelvis, spine, head pass 5..150 (30 of 31)
-    assert result['auc'] == pytest.approx((14 * 20 + 3 * 30) / (17 * 31) * 100, rel=1e-4)

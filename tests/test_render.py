@@ -14,7 +14,7 @@ from common.io.npz import save_npz
 from common.render.animation import GifWriter, VideoReader, poses_for_display, render_from_args, select_frames
 from run_poseformer import main
 from tests.h36m_fixtures import write_h36m_fixture
-from tests.test_cli_evaluate import CONFIG, write_release_checkpoint
+from tests.checkpoint_fixtures import CONFIG, write_release_checkpoint
 
 LEFT, RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
 CUSTOM_W, CUSTOM_H = 320, 240

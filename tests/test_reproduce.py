@@ -7,10 +7,10 @@ import torch
 
 from common.model.poseformer import PoseTransformer
 from common.paper_results import find_paper_result
-from common.reproduction import (H36M_ACTIONS, SYNTHETIC_LABEL, compare, format_document, main, paper_entries,
-                                 parse_configuration)
+from common.paper_comparison import H36M_ACTIONS, SYNTHETIC_LABEL, compare, format_document, paper_entries
+from tools.reproduce import main, parse_configuration
 from tests.h36m_fixtures import write_h36m_fixture
-from tests.test_cli_evaluate import write_release_checkpoint
+from tests.checkpoint_fixtures import write_release_checkpoint
 
 
 def table_rows(markdown):

@@ -84,7 +84,7 @@ def test_resume_from_a_release_layout_checkpoint(h36m_dir, capsys):
     import numpy as np
 
     from common.model.poseformer import PoseTransformer
-    from tests.test_cli_evaluate import write_release_checkpoint
+    from tests.checkpoint_fixtures import write_release_checkpoint
     tmp_path, _ = h36m_dir
     (tmp_path / 'ckpt').mkdir()
     torch.manual_seed(0)

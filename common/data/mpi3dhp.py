@@ -37,7 +37,7 @@ What `load_3dhp` returns (a `DataBundle`, name ``'3dhp'``, root 14):
 - ``poses_2d``: pixels normalised by the sequence's image size (`normalize_screen_coordinates`);
 - ``cam``: ``{'id', 'res_w', 'res_h', 'azimuth' (0, only for plots), 'fps'}``;
 - ``valid``: ``{'TS<k>': bool (N,)}``. Test sequences keep all their frames (windows need context);
-  metrics use only the valid ones (`common.metrics_3dhp`, `ValidFrames`, the protocol's mask).
+  metrics use only the valid ones (`common.metrics`, `ValidFrames`, the protocol's mask).
 """
 import re
 from collections import Counter

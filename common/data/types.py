@@ -145,3 +145,22 @@ class DataBundle:
     @property
     def symmetry(self):
         return Symmetry(list(self.kps_left), list(self.kps_right), list(self.joints_left), list(self.joints_right))
+
+
+# The root convention, in one place. A sequence's 3D poses (N, J, 3), camera frame, metres, hold
+# every joint relative to the root joint, and the root slot holds the root's own camera-frame
+# trajectory. Losses, metrics and drawings use root-relative poses, i.e. the root slot zeroed.
+
+def root_relative(positions, root=0):
+    """Camera-frame positions (N, J, 3) -> the convention above: joints minus root, root slot = trajectory."""
+    poses = positions.copy()
+    others = [j for j in range(positions.shape[-2]) if j != root]
+    poses[..., others, :] -= positions[..., root:root + 1, :]
+    return poses
+
+
+def zero_root(poses, root=0):
+    """A copy of poses (..., J, 3) (numpy or torch) with the root slot zeroed: root-relative poses."""
+    poses = poses.clone() if hasattr(poses, 'clone') else poses.copy()
+    poses[..., root, :] = 0
+    return poses

@@ -1,11 +1,11 @@
-"""Tests for common/metrics.py with hand-computed cases."""
+"""common/metrics.py with hand-computed cases: the MPJPE family and MPI-INF-3DHP's PCK / AUC."""
 
 import numpy as np
 import pytest
 import torch
 
-from common.metrics import (mean_velocity_error, mpjpe, mpjpe_per_frame, n_mpjpe, n_mpjpe_per_frame,
-                         p_mpjpe, p_mpjpe_per_frame, velocity_error_per_frame)
+from common.metrics import (AUC_THRESHOLDS_MM, auc_per_frame, mean_velocity_error, mpjpe, mpjpe_per_frame,
+                            n_mpjpe_per_frame, p_mpjpe_per_frame, pck_per_frame, velocity_error_per_frame)
 
 
 def random_poses(n=5, j=17, seed=0):
@@ -40,9 +40,8 @@ def test_p_mpjpe_removes_similarity_transform():
     pred = 1.7 * target @ r + np.array([0.5, -1.0, 2.0])
     assert mpjpe_per_frame(pred, target).min() > 0.1
     np.testing.assert_allclose(p_mpjpe_per_frame(pred, target), 0.0, atol=1e-9)
-    assert p_mpjpe(pred, target) == pytest.approx(0.0, abs=1e-9)
     # also accepts torch tensors and arbitrary leading axes
-    assert p_mpjpe(torch.from_numpy(pred[None]), torch.from_numpy(target[None])) < 1e-9
+    assert p_mpjpe_per_frame(torch.from_numpy(pred[None]), torch.from_numpy(target[None])).max() < 1e-9
 
 
 def test_p_mpjpe_does_not_undo_a_reflection():
@@ -53,12 +52,11 @@ def test_p_mpjpe_does_not_undo_a_reflection():
     assert errors.min() > 0.05  # a proper rotation cannot map a generic pose onto its mirror image
 
 
-def test_p_mpjpe_never_worse_than_mpjpe_and_equals_mean():
+def test_p_mpjpe_never_worse_than_mpjpe():
     target, pred = random_poses(seed=1), random_poses(seed=2)
     per_frame = p_mpjpe_per_frame(pred, target)
     assert per_frame.shape == (5,)
     assert np.all(per_frame <= mpjpe_per_frame(pred, target) + 1e-12)
-    assert p_mpjpe(pred, target) == pytest.approx(per_frame.mean())
 
 
 def test_p_mpjpe_degenerate_prediction_is_finite():
@@ -74,7 +72,6 @@ def test_n_mpjpe_of_scaled_copy_is_zero():
     scales = torch.tensor([0.5, 2.0, 3.0, 1.0, 0.9])[:, None, None]
     pred = target * scales
     assert mpjpe(pred, target).item() > 0.1
-    assert n_mpjpe(pred, target).item() == pytest.approx(0.0, abs=1e-5)
     np.testing.assert_allclose(n_mpjpe_per_frame(pred, target), 0.0, atol=1e-6)
 
 
@@ -88,3 +85,34 @@ def test_velocity_error():
     assert per_frame.shape == (5,)
     np.testing.assert_allclose(per_frame, 0.5)
     assert mean_velocity_error(pred, static) == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- MPI-INF-3DHP: PCK and AUC (metres in, %)
+
+def _with_errors_mm(errors_mm, n_joints=3):
+    """Target at the origin, prediction displaced along x by the given per-(frame, joint) errors (mm)."""
+    errors_mm = np.asarray(errors_mm, dtype=np.float64).reshape(-1, n_joints)
+    target = np.zeros(errors_mm.shape + (3,))
+    pred = target.copy()
+    pred[..., 0] = errors_mm / 1000
+    return pred, target
+
+
+def test_pck_hand_made():
+    # 2 frames x 3 joints: 100, 149.9, 150 (not strictly below), 150.1, 0, 300 mm
+    pred, target = _with_errors_mm([[100, 149.9, 150.0], [150.1, 0, 300]])
+    np.testing.assert_allclose(pck_per_frame(pred, target), [2 / 3 * 100, 1 / 3 * 100])
+    np.testing.assert_allclose(pck_per_frame(pred, target, threshold_mm=200), [100, 2 / 3 * 100])
+    # in 3D, not per axis: (90, 90, 90) mm is 155.9 mm away
+    assert pck_per_frame(np.full((1, 1, 3), 0.090), np.zeros((1, 1, 3)))[0] == 0.0
+
+
+def test_auc_limits_and_a_hand_computed_case():
+    assert len(AUC_THRESHOLDS_MM) == 31 and AUC_THRESHOLDS_MM[0] == 0 and AUC_THRESHOLDS_MM[-1] == 150
+    # strict "error < t" as the official evaluator: a perfect pose fails only the 0 mm threshold
+    np.testing.assert_allclose(auc_per_frame(*_with_errors_mm(np.zeros((4, 3)))), 30 / 31 * 100)
+    np.testing.assert_allclose(auc_per_frame(*_with_errors_mm(np.full((4, 3), 1e-6))), 30 / 31 * 100)
+    np.testing.assert_allclose(auc_per_frame(*_with_errors_mm(np.full((4, 3), 200.0))), 0.0)
+    n_above = sum(1 for t in range(0, 151, 5) if t > 72.5)  # 75, 80, ..., 150
+    assert n_above == 16
+    np.testing.assert_allclose(auc_per_frame(*_with_errors_mm(np.full((4, 3), 72.5))), n_above / 31 * 100)

@@ -1,0 +1,80 @@
+"""Reports of an `EvaluationResult`: the official text blocks and the ``--results-json`` file.
+
+Text: per action, the official block (``----Walking----``, the test-time augmentation line, one line
+per metric), then the action-wise averages (the paper's headline numbers: the mean over actions of
+each action's frame-weighted error) and the frame-weighted averages over all test frames, labelled
+as such. Errors in mm; PCK / AUC in %.
+"""
+import json
+from collections import OrderedDict
+
+import numpy as np
+
+from common.io.atomic import atomic_write_text
+
+LABELS = OrderedDict([
+    ('mpjpe', 'Protocol #1 Error (MPJPE)'),
+    ('p_mpjpe', 'Protocol #2 Error (P-MPJPE)'),
+    ('n_mpjpe', 'Protocol #3 Error (N-MPJPE)'),
+    ('mpjve', 'Velocity Error (MPJVE)'),
+    ('pck', 'PCK (150 mm)'),                     # MPI-INF-3DHP
+    ('auc', 'AUC (0-150 mm)'),
+])
+UNITS = {'pck': '%', 'auc': '%'}
+AVERAGE_LABELS = OrderedDict([
+    ('mpjpe', 'Protocol #1   (MPJPE)'),
+    ('p_mpjpe', 'Protocol #2 (P-MPJPE)'),
+    ('n_mpjpe', 'Protocol #3 (N-MPJPE)'),
+    ('mpjve', 'Velocity      (MPJVE)'),
+    ('pck', 'PCK (150 mm)         '),
+    ('auc', 'AUC (0-150 mm)       '),
+])
+
+
+def format_report(result, tta=True):
+    """The official per-action blocks and action-wise averages, plus the frame-weighted averages."""
+    lines = []
+    sections = [('', result.per_action, result.action_wise, result.frame_weighted)]
+    for subject, res in result.per_subject.items():
+        sections.append((subject, res['per_action'], res['action_wise'], res['frame_weighted']))
+    for subject, per_action, action_wise, frame_weighted in sections:
+        if subject:
+            lines.append(f'==== Subject {subject} ====')
+        for action, row in per_action.items():
+            lines.append(f'----{action}----')
+            lines.append(f'Test time augmentation: {tta}')
+            for metric, label in LABELS.items():
+                if metric in row:
+                    lines.append(f'{label}: {row[metric]:.1f} {UNITS.get(metric, "mm")}')
+            lines.append('----------')
+        for metric, label in AVERAGE_LABELS.items():
+            if metric in action_wise:
+                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} {UNITS.get(metric, "mm")}')
+        for metric, label in AVERAGE_LABELS.items():
+            if metric in frame_weighted:
+                lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} '
+                             f'{UNITS.get(metric, "mm")}')
+    return '\n'.join(lines)
+
+
+def write_results_json(path, result):
+    """Every number of `result` (mm) and the run's configuration, as JSON (written atomically)."""
+    payload = {
+        'units': 'mm',
+        'aggregation': {'action_wise': 'mean over actions of frame-weighted per-action errors (as the paper)',
+                        'frame_weighted': 'mean over all test frames'},
+        'per_action': result.per_action,
+        'action_wise_average': result.action_wise,
+        'frame_weighted_average': result.frame_weighted,
+        'per_subject': result.per_subject,
+        'config': result.config,
+    }
+    atomic_write_text(path, json.dumps(payload, indent=2, default=_json_default))
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    return str(value)
