@@ -41,7 +41,6 @@ Usage (from the repository root)::
     python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
     python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 -o myvideo
 """
-import argparse
 import json
 import re
 import sys
@@ -53,11 +52,14 @@ if str(_REPO_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from cli.entry import run_program  # noqa: E402
+from cli.parser import ArgumentParser, flag_names  # noqa: E402
+from common.data.keypoints_2d import keypoints_metadata  # noqa: E402
+from common.data.layouts import COCO_17  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.data.layouts import COCO_SYMMETRY  # noqa: E402
 from common.io.npz import load_npz, save_npz  # noqa: E402
 
-NUM_JOINTS = 17
+NUM_JOINTS = COCO_17.num_joints
 MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame index
 
 
@@ -211,7 +213,7 @@ def read_coco_json(path, num_frames=None):
     """-> raw (F, 17, 3) with NaN rows for frames without detection."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f'--coco-json: file not found: {path}')
+        raise UserError(f'{path}: file not found', setting='coco_json')
     try:
         results = json.loads(path.read_text(encoding='utf-8'))
     except json.JSONDecodeError as exc:
@@ -254,7 +256,7 @@ def read_coco_json(path, num_frames=None):
                         f'the frame index (0, 1, ...) or an image name with the frame number in it')
     if num_frames is not None:
         if num_frames < length:
-            raise UserError(f'--num-frames {num_frames}: {path} has detections up to frame {length - 1}')
+            raise UserError(f'{num_frames}: {path} has detections up to frame {length - 1}', setting='num_frames')
         length = num_frames
     raw = np.full((length, NUM_JOINTS, 3), np.nan)
     for frame, (_, kps) in best.items():
@@ -266,17 +268,16 @@ def read_coco_json(path, num_frames=None):
 
 def output_path(output_dir, name):
     if not name or '/' in name or '\\' in name:
-        raise UserError(f'-o/--output: {name!r} should be a plain name (the file is '
-                        f'data_2d_custom_<name>.npz in --output-dir)')
+        raise UserError(f'{name!r}: should be a plain name (the file is data_2d_custom_<name>.npz in '
+                        f'--output-dir)', setting='output')
     return Path(output_dir) / f'data_2d_custom_{name}.npz'
 
 
 def write_custom(path, videos):
     """videos: {name: (positions (N, 17, 2) pixels, w, h)} -> the community custom npz."""
     positions = {name: {'custom': [pos.astype(np.float32)]} for name, (pos, _, _) in videos.items()}
-    metadata = {'layout_name': 'coco', 'num_joints': NUM_JOINTS,
-                'keypoints_symmetry': [list(side) for side in COCO_SYMMETRY],
-                'video_metadata': {name: {'w': int(w), 'h': int(h)} for name, (_, w, h) in videos.items()}}
+    metadata = keypoints_metadata(COCO_17)
+    metadata['video_metadata'] = {name: {'w': int(w), 'h': int(h)} for name, (_, w, h) in videos.items()}
     save_npz(path, positions_2d=positions, metadata=metadata)
     return path
 
@@ -292,10 +293,11 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
     if detectron_dir is not None:
         folder = Path(detectron_dir)
         if not folder.is_dir():
-            raise UserError(f'--detectron-dir: folder not found: {folder}')
+            raise UserError(f'{folder}: folder not found', setting='detectron_dir')
         files = sorted(folder.glob('*.npz'))
         if not files:
-            raise UserError(f'--detectron-dir: {folder} has no .npz files (one <video>.npz per video expected)')
+            raise UserError(f'{folder}: has no .npz files (one <video>.npz per video expected)',
+                            setting='detectron_dir')
         name = output_name or folder.resolve().name
         out = output_path(output_dir, name)
         _check_overwrite(out, overwrite)
@@ -320,8 +322,8 @@ def _check_overwrite(path, overwrite):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description='Convert 2D keypoint detections of your videos into data_2d_custom_<name>.npz.')
+    parser = ArgumentParser(
+        prog='data/prepare_data_2d_custom.py', description='Convert 2D keypoint detections of your videos into data_2d_custom_<name>.npz.')
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument('--detectron-dir', metavar='DIR', help='folder of <video>.npz Detectron-style outputs')
     source.add_argument('--coco-json', metavar='FILE', help='COCO-format keypoint results of one video')
@@ -340,17 +342,18 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
+    """Run the program; returns the exit status (2 with a one-line message for bad input)."""
+    parser = build_parser()
+
+    def body():
+        args = parser.parse_args(argv)
         path = prepare_custom(output_dir=args.output_dir, output_name=args.output, detectron_dir=args.detectron_dir,
                               coco_json=args.coco_json, video_name=args.video_name, width=args.width,
                               height=args.height, num_frames=args.num_frames, min_confidence=args.min_confidence,
                               overwrite=args.overwrite)
-    except UserError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    print(f'wrote {path}')
-    return 0
+        print(f'wrote {path}')
+
+    return run_program(body, flag_names(parser))
 
 
 if __name__ == '__main__':

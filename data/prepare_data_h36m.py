@@ -23,7 +23,6 @@ Usage (from the repository root)::
     python data/prepare_data_h36m.py --from-source-cdf /path/to/h36m_release
     python data/prepare_data_h36m.py --from-archive /path/to/h36m.zip
 """
-import argparse
 import io
 import re
 import sys
@@ -36,11 +35,14 @@ if str(_REPO_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
+from cli.entry import run_program  # noqa: E402
+from cli.parser import ArgumentParser, flag_names  # noqa: E402
 from common.data.camera import load_h36m_cameras, project_world_to_pixels  # noqa: E402
+from common.data.keypoints_2d import keypoints_metadata  # noqa: E402
+from common.data.layouts import H36M_17, H36M_32_TO_17  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.io.npz import save_npz  # noqa: E402
 from common.progress import progress_bar, progress_wanted  # noqa: E402
-from common.data.skeleton import H36M_REMOVED_JOINTS  # noqa: E402
 
 SUBJECTS = ['S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11']
 FILES_PER_SUBJECT = 30
@@ -48,8 +50,6 @@ EXCLUDED = {('S11', 'Directions')}  # corrupt video in the original release
 RENAMES = {'TakingPhoto': 'Photo', 'WalkingDog': 'WalkDog'}
 OUTPUT_3D = 'data_3d_h36m.npz'
 OUTPUT_2D = 'data_2d_h36m_gt.npz'
-# Exactly the metadata of the community ground-truth 2D file (it has no layout_name).
-GT_METADATA = {'num_joints': 17, 'keypoints_symmetry': [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]}
 _ARCHIVE_MEMBER = re.compile(r'(?:^|/)(S\d+)/MyPoses/3D_positions/([^/]+)\.h5$')
 
 
@@ -63,8 +63,8 @@ def parse_subjects(text):
     subjects = [s.strip() for s in text.split(',') if s.strip()]
     unknown = [s for s in subjects if s not in SUBJECTS]
     if not subjects or unknown:
-        raise UserError(f'--subjects: {", ".join(unknown) or "(empty)"} not a Human3.6M subject with 3D poses; '
-                        f'choose from {",".join(SUBJECTS)}')
+        raise UserError(f'{text}: {", ".join(unknown) or "no subject"} not a Human3.6M subject with 3D poses; '
+                        f'choose from {",".join(SUBJECTS)}', setting='subjects')
     return subjects
 
 
@@ -83,15 +83,16 @@ def _to_metres(pose_mm, where):
 def list_cdf_source(root, subjects):
     root = Path(root)
     if not root.is_dir():
-        raise UserError(f'--from-source-cdf: folder not found: {root}. Give the folder that holds S1, S5, ... '
-                        f'of the original Human3.6M release (see data/README.md)')
+        raise UserError(f'{root}: folder not found. Give the folder that holds S1, S5, ... of the original '
+                        f'Human3.6M release (see data/README.md)', setting='from_source_cdf')
     found = {}
     for subject in subjects:
         folder = root / subject / 'MyPoseFeatures' / 'D3_Positions'
         if not folder.is_dir():
-            raise UserError(f'--from-source-cdf: {folder} not found. Expected the original release layout '
+            raise UserError(f'{root}: {folder} not found. Expected the original release layout '
                             f'{root}/<subject>/MyPoseFeatures/D3_Positions/*.cdf (extract the subject\'s '
-                            f'"D3 Positions" archive there), or use --subjects to convert fewer subjects')
+                            f'"D3 Positions" archive there), or use --subjects to convert fewer subjects',
+                            setting='from_source_cdf')
         files = sorted(folder.glob('*.cdf'))
         found[subject] = [(f.stem, lambda f=f: read_cdf(f)) for f in files]
     return found
@@ -113,25 +114,26 @@ def read_cdf(path):
 def list_archive_source(archive_path, subjects):
     archive_path = Path(archive_path)
     if not archive_path.is_file():
-        raise UserError(f'--from-archive: file not found: {archive_path}')
+        raise UserError(f'{archive_path}: file not found', setting='from_archive')
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.namelist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UserError(f'--from-archive: {archive_path} is not a readable zip archive ({exc})') from None
+        raise UserError(f'{archive_path}: not a readable zip archive ({exc})', setting='from_archive') from None
     by_subject = {}
     for member in members:
         match = _ARCHIVE_MEMBER.search(member)
         if match:
             by_subject.setdefault(match.group(1), []).append((match.group(2), member))
     if not by_subject:
-        raise UserError(f'--from-archive: {archive_path} has no files like h36m/S1/MyPoses/3D_positions/'
-                        f'<action>.h5; is it the Human3.6M h5 archive?')
+        raise UserError(f'{archive_path}: no files like h36m/S1/MyPoses/3D_positions/<action>.h5; is it the '
+                        f'Human3.6M h5 archive?', setting='from_archive')
     found = {}
     for subject in subjects:
         if subject not in by_subject:
-            raise UserError(f'--from-archive: {archive_path} has no {subject}/MyPoses/3D_positions/*.h5 files '
-                            f'(it has: {", ".join(sorted(by_subject))}); use --subjects to convert fewer subjects')
+            raise UserError(f'{archive_path}: no {subject}/MyPoses/3D_positions/*.h5 files (it has: '
+                            f'{", ".join(sorted(by_subject))}); use --subjects to convert fewer subjects',
+                            setting='from_archive')
         found[subject] = [(stem, lambda m=member: read_archive_member(archive_path, m))
                           for stem, member in sorted(by_subject[subject])]
     return found
@@ -191,7 +193,7 @@ def collect_positions(found, allow_incomplete, source_name):
 
 def project_ground_truth_2d(positions, cameras):
     """{subject: {action: (N, 32, 3)}} -> {subject: {action: [per camera (N, 17, 2) pixels]}}."""
-    kept = [j for j in range(32) if j not in H36M_REMOVED_JOINTS]
+    kept = list(H36M_32_TO_17)
     result = {}
     for subject, actions in positions.items():
         result[subject] = {}
@@ -220,15 +222,14 @@ def prepare_h36m(output_dir, source_cdf=None, archive=None, subjects=SUBJECTS, a
     cameras = load_h36m_cameras()
     positions_2d = project_ground_truth_2d(positions, cameras)
     save_npz(out_3d, positions_3d=positions)
-    save_npz(out_2d, positions_2d=positions_2d,
-             metadata={'num_joints': GT_METADATA['num_joints'],
-                       'keypoints_symmetry': [list(side) for side in GT_METADATA['keypoints_symmetry']]})
+    # Exactly the metadata of the community ground-truth 2D file (it has no layout_name).
+    save_npz(out_2d, positions_2d=positions_2d, metadata=keypoints_metadata(H36M_17, with_layout_name=False))
     return out_3d, out_2d
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description='Convert Human3.6M 3D poses to data_3d_h36m.npz and data_2d_h36m_gt.npz.')
+    parser = ArgumentParser(
+        prog='data/prepare_data_h36m.py', description='Convert Human3.6M 3D poses to data_3d_h36m.npz and data_2d_h36m_gt.npz.')
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument('--from-source-cdf', metavar='DIR',
                         help='original release: DIR/S1/MyPoseFeatures/D3_Positions/*.cdf')
@@ -244,16 +245,17 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
+    """Run the program; returns the exit status (2 with a one-line message for bad input)."""
+    parser = build_parser()
+
+    def body():
+        args = parser.parse_args(argv)
         out_3d, out_2d = prepare_h36m(args.output_dir, source_cdf=args.from_source_cdf, archive=args.from_archive,
                                       subjects=parse_subjects(args.subjects),
                                       allow_incomplete=args.allow_incomplete, overwrite=args.overwrite)
-    except UserError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    print(f'wrote {out_3d} and {out_2d}')
-    return 0
+        print(f'wrote {out_3d} and {out_2d}')
+
+    return run_program(body, flag_names(parser))
 
 
 if __name__ == '__main__':

@@ -8,11 +8,11 @@
 import numpy as np
 
 from common.data.camera import load_h36m_cameras, project_world_to_pixels
+from common.data.keypoints_2d import keypoints_metadata
+from common.data.layouts import H36M_17, H36M_32_TO_17
 from common.io.npz import save_npz
-from common.data.skeleton import H36M_REMOVED_JOINTS
 
-KEPT = [j for j in range(32) if j not in H36M_REMOVED_JOINTS]
-SYMMETRY = [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]
+KEPT = list(H36M_32_TO_17)
 DEFAULT_ACTIONS = ('Walking', 'Walking 1', 'Eating', 'Eating 2')
 
 
@@ -47,7 +47,6 @@ def write_h36m_fixture(data_dir, subjects=('S1', 'S9'), actions=DEFAULT_ACTIONS,
     cpn_2d['S2'] = {'Walking': [np.zeros((10, 17, 2), np.float32) for _ in range(4)]}
     save_npz(f'{data_dir}/data_3d_h36m.npz', positions_3d=positions_3d)
     save_npz(f'{data_dir}/data_2d_h36m_gt.npz', positions_2d=gt_2d,
-             metadata={'num_joints': 17, 'keypoints_symmetry': SYMMETRY})
-    save_npz(f'{data_dir}/data_2d_h36m_cpn_ft_h36m_dbb.npz', positions_2d=cpn_2d,
-             metadata={'layout_name': 'h36m', 'num_joints': 17, 'keypoints_symmetry': SYMMETRY})
+             metadata=keypoints_metadata(H36M_17, with_layout_name=False))
+    save_npz(f'{data_dir}/data_2d_h36m_cpn_ft_h36m_dbb.npz', positions_2d=cpn_2d, metadata=keypoints_metadata(H36M_17))
     return {'3d': positions_3d, '2d_gt': gt_2d, '2d_cpn': cpn_2d}

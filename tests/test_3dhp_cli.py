@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from common.io.checkpoint import load_checkpoint, load_model_weights, strip_module_prefix
-from common.data.types import Symmetry
+from common.io.checkpoint import load_checkpoint
+from common.model.release import load_model_weights, strip_module_prefix
 from common.evaluation import predict_sequence
 from common.model.poseformer import PoseTransformer
-from common.data.mpi3dhp import load_3dhp
+from common.data.sources import DataConfig, load_bundle
 from run_poseformer import main
 from tests.fixtures_3dhp import write_3dhp_fixture
 
@@ -38,11 +38,11 @@ def test_3dhp_trains_and_scores_valid_frames_with_pck_auc(tmp_path, capsys):
     assert 'PCK (150 mm)' in out and 'AUC (0-150 mm)' in out
     results = json.loads((tmp_path / 'r.json').read_text())
 
-    bundle = load_3dhp(tmp_path, train_file=None)
+    bundle = load_bundle(DataConfig(dataset='3dhp', data_dir=str(tmp_path), need_train=False))
     checkpoint = load_checkpoint(ckpt / 'epoch_2.bin')
     model = PoseTransformer(**checkpoint['config']).eval()
     load_model_weights(model, strip_module_prefix(checkpoint['model_pos']), 'epoch_2.bin')
-    symmetry = Symmetry(bundle.kps_left, bundle.kps_right, bundle.joints_left, bundle.joints_right)
+    symmetry = bundle.symmetry
     preds, targets, masks = [], [], []
     for seq in bundle.test:
         preds.append(predict_sequence(model, seq.poses_2d, symmetry))

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from common.data.camera import (CAMERA_FILE, camera_to_world, image_coordinates, load_h36m_cameras,
-                           normalize_screen_coordinates, project_to_2d, project_to_2d_linear,
-                           project_world_to_pixels, world_to_camera)
+                                normalize_screen_coordinates, project_to_2d, project_world_to_pixels,
+                                world_to_camera)
 from common.data.quaternion import qinverse, qrot
 
 
@@ -59,9 +59,6 @@ def test_hand_computed_projection_with_distortion():
     point = np.array([[[x, y, z]]], dtype=np.float32)
     pixels = image_coordinates(project_to_2d(point, cam['intrinsic']), raw['res_w'], raw['res_h'])
     assert np.allclose(pixels[0, 0], [u, v], atol=1e-2)
-    u_lin = raw['focal_length'][0] * a + raw['center'][0]
-    linear = image_coordinates(project_to_2d_linear(point, cam['intrinsic']), raw['res_w'], raw['res_h'])
-    assert np.allclose(linear[0, 0, 0], u_lin, atol=1e-2)
 
 
 def test_projection_batched_per_camera_rows_and_torch_numpy_agree():

@@ -1,4 +1,4 @@
-"""Custom videos: detector outputs -> data_2d_custom_*.npz -> CustomDataset + Human3.6M-order keypoints.
+"""Custom videos: detector outputs -> data_2d_custom_*.npz -> `-d custom` bundle in Human3.6M order.
 
 The person is synthetic: a Human3.6M-17 skeleton walking in place, seen by Human3.6M camera 0 of
 S1. Its COCO-17 keypoints are derived from the same 3D points (face points placed around the
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from common.data.camera import image_coordinates, load_h36m_cameras, project_world_to_pixels
-from common.data.custom import CustomDataset, load_custom_keypoints
-from common.data.types import fetch_sequences
+from common.data.keypoints_2d import keypoints_metadata
+from common.data.layouts import COCO_17, COCO_TO_H36M_DIRECT, H36M_17, coco_to_h36m
+from common.data.sources import DataConfig, load_bundle
 from common.errors import UserError
-from common.data.layouts import COCO_TO_H36M_DIRECT, H36M_APPROXIMATED, coco_to_h36m
-from common.io.npz import load_npz
+from common.io.npz import load_npz, save_npz
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,15 @@ N_FRAMES = 12
 CAMERA = load_h36m_cameras()['S1'][0]
 W, H = CAMERA['res_w'], CAMERA['res_h']
 COCO_SYMMETRY = [[1, 3, 5, 7, 9, 11, 13, 15], [2, 4, 6, 8, 10, 12, 14, 16]]
+# Human3.6M joints built by a formula from several COCO keypoints (all others are copied).
+H36M_APPROXIMATED = [j for j in range(17) if j not in COCO_TO_H36M_DIRECT]
+
+
+def custom_bundle(path, **settings):
+    """The `-d custom` bundle of ``<folder>/data_2d_custom_<name>.npz``."""
+    name = path.name[len('data_2d_custom_'):-len('.npz')]
+    return load_bundle(DataConfig(dataset='custom', keypoints=name, data_dir=str(path.parent), need_train=False,
+                                  **settings))
 
 # Human3.6M-17 rest pose in metres (z up, the person's left towards +x).
 REST = np.array([
@@ -179,20 +188,18 @@ def check_custom_file(path, videos, h36m_px, coco_px):
         assert len(stored) == 1 and stored[0].dtype == np.float32 and stored[0].shape == (N_FRAMES, 17, 2)
         np.testing.assert_allclose(stored[0], filled, atol=1e-3)
 
-    dataset = CustomDataset(path, fps=25)
-    assert sorted(dataset.subjects()) == sorted(videos) and dataset.fps() == 25 and not dataset.has_3d()
-    keypoints = load_custom_keypoints(path, dataset)
-    assert keypoints.layout == 'h36m' and keypoints.num_joints == 17
-    assert keypoints.joints_left == [4, 5, 6, 11, 12, 13] and keypoints.joints_right == [1, 2, 3, 14, 15, 16]
-    for video in videos:
-        sequence = dataset[video]['custom']
-        assert 'positions' not in sequence
-        cam = sequence['cameras'][0]
+    bundle = custom_bundle(path)
+    assert bundle.train == [] and bundle.fps == 50 and bundle.keypoints is bundle.joints is H36M_17
+    assert [(s.subject, s.action, s.camera) for s in bundle.test] == [(video, 'custom', 0) for video in videos]
+    for video, seq in zip(videos, bundle.test):
+        assert seq.poses_3d is None
+        cam = seq.cam
         assert (cam['res_w'], cam['res_h']) == (W, H) and cam['id'] == video
         for key in ('orientation', 'translation', 'intrinsic', 'azimuth'):
             np.testing.assert_array_equal(cam[key], CAMERA[key])
-        normalised = keypoints.positions[video]['custom'][0]
-        assert normalised.shape == (N_FRAMES, 17, 2) and not np.isnan(normalised).any()
+        normalised = seq.poses_2d
+        assert normalised.shape == (N_FRAMES, 17, 2) and normalised.dtype == np.float32
+        assert not np.isnan(normalised).any()
         assert np.abs(normalised).max() <= 1.5
         pixels = image_coordinates(normalised, w=W, h=H)
         detected = [f for f in range(N_FRAMES) if f not in MISSING and f != LOW_CONF[0]]
@@ -206,11 +213,6 @@ def check_custom_file(path, videos, h36m_px, coco_px):
         # Interpolated frames lie between their detected neighbours.
         between = pixels[3] - pixels[2], pixels[5] - pixels[3]
         assert np.all(between[0] * between[1] >= -1e-6)
-    sequences = fetch_sequences(dataset, keypoints, dataset.subjects())
-    assert len(sequences) == len(videos)
-    for seq in sequences:
-        assert seq.poses_3d is None and seq.action == 'custom' and seq.camera == 0
-        assert seq.poses_2d.shape == (N_FRAMES, 17, 2) and seq.cam['res_w'] == W
 
 
 def test_coco_json(tmp_path, person, capsys):
@@ -244,18 +246,38 @@ def test_detectron_dir(tmp_path, person, fmt, class_indexed, capsys):
     check_custom_file(tmp_path / 'data_2d_custom_detections.npz', ['a.mp4', 'b.mp4'], h36m_px, coco_px)
 
 
+def _write_custom(path, videos, layout=H36M_17):
+    """A custom 2D file: videos = {name: pixels (N, 17, 2)} in `layout`, all of size W x H."""
+    save_npz(path, positions_2d={v: {'custom': [kps.astype(np.float32)]} for v, kps in videos.items()},
+             metadata={**keypoints_metadata(layout), 'video_metadata': {v: {'w': W, 'h': H} for v in videos}})
+    return path
+
+
 def test_h36m_layout_files_are_used_as_is(tmp_path, person):
     h36m_px, _ = person
-    from common.io.npz import save_npz
-    path = tmp_path / 'data_2d_custom_h36m.npz'
-    save_npz(path, positions_2d={'v': {'custom': [h36m_px.astype(np.float32)]}},
-             metadata={'layout_name': 'h36m', 'num_joints': 17, 'keypoints_symmetry': [[4, 5, 6, 11, 12, 13],
-                                                                                        [1, 2, 3, 14, 15, 16]],
-                       'video_metadata': {'v': {'w': W, 'h': H}}})
-    dataset = CustomDataset(path)
-    assert dataset.fps() == 50
-    pixels = image_coordinates(load_custom_keypoints(path, dataset).positions['v']['custom'][0], w=W, h=H)
+    bundle = custom_bundle(_write_custom(tmp_path / 'data_2d_custom_h36m.npz', {'v': h36m_px}))
+    pixels = image_coordinates(bundle.test[0].poses_2d, w=W, h=H)
     np.testing.assert_allclose(pixels, h36m_px, atol=1e-3)
+
+
+def test_video_selection(tmp_path, person):
+    h36m_px, _ = person
+    path = _write_custom(tmp_path / 'data_2d_custom_many.npz', {'b': h36m_px, 'a': h36m_px[:8], 'c': h36m_px})
+    assert [s.subject for s in custom_bundle(path).test] == ['b', 'a', 'c']          # all, in file order
+    assert [s.subject for s in custom_bundle(path, subjects_test=('c', 'a')).test] == ['c', 'a']
+    only = custom_bundle(path, only_subject='a', subjects_test=('c',))               # just the video to render
+    assert [s.subject for s in only.test] == ['a'] and len(only.test[0].poses_2d) == 8
+    down = custom_bundle(path, only_subject='b', downsample=3)
+    assert down.fps == 50 / 3 and len(down.test[0].poses_2d) == 4
+    for settings, setting in (({'only_subject': 'd'}, 'viz_subject'), ({'subjects_test': ('d',)}, 'subjects_test'),
+                              ({'actions': ('Walk',)}, 'actions')):
+        with pytest.raises(UserError) as err:
+            custom_bundle(path, **settings)
+        assert err.value.setting == setting
+    with pytest.raises(UserError, match='without 3D ground truth, nothing to train on') as err:
+        load_bundle(DataConfig(dataset='custom', keypoints='many', data_dir=str(tmp_path)))
+    assert err.value.setting == 'dataset'
+
 
 
 def test_coco_to_h36m_formulas():
@@ -300,6 +322,12 @@ def test_error_cases(tmp_path, person, capsys):
     assert prep.main(['--coco-json', str(broken)] + flags) == 2
     err = capsys.readouterr().err
     assert 'broken.json: invalid JSON' in err and 'Traceback' not in err
+    # a missing input file or a bad output name: the message names the flag
+    assert prep.main(['--coco-json', str(tmp_path / 'nope.json')] + flags) == 2
+    assert capsys.readouterr().err == f'error: --coco-json {tmp_path / "nope.json"}: file not found\n'
+    assert prep.main(['--coco-json', str(broken), '-o', 'a/b'] + flags) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and "--output 'a/b': should be a plain name" in err
     # no detections at all
     empty = tmp_path / 'empty.json'
     empty.write_text('[]')
@@ -341,20 +369,22 @@ def test_error_cases(tmp_path, person, capsys):
 
 
 def test_dataset_errors(tmp_path):
-    from common.io.npz import save_npz
-    with pytest.raises(UserError, match='prepare_data_2d_custom'):
-        CustomDataset(tmp_path / 'missing.npz')
-    path = tmp_path / 'nan.npz'
+    with pytest.raises(UserError, match='missing: 2D keypoint file .* not found') as err:
+        custom_bundle(tmp_path / 'data_2d_custom_missing.npz')
+    assert err.value.setting == 'keypoints'
+    path = tmp_path / 'data_2d_custom_nan.npz'
     kps = np.zeros((3, 17, 2), dtype=np.float32)
     kps[1, 4] = np.nan
-    save_npz(path, positions_2d={'v': {'custom': [kps]}},
-             metadata={'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': COCO_SYMMETRY,
-                       'video_metadata': {'v': {'w': W, 'h': H}}})
+    _write_custom(path, {'v': kps}, COCO_17)
     with pytest.raises(UserError, match='NaN'):
-        load_custom_keypoints(path, CustomDataset(path))
+        custom_bundle(path)
     save_npz(path, positions_2d={'v': {'custom': [kps]}}, metadata={'layout_name': 'coco'})
     with pytest.raises(UserError, match='video_metadata'):
-        CustomDataset(path)
+        custom_bundle(path)
+    save_npz(path, positions_2d={'v': {'custom': [kps]}},
+             metadata={'num_joints': 17, 'keypoints_symmetry': COCO_SYMMETRY, 'video_metadata': {'v': {'w': W, 'h': H}}})
+    with pytest.raises(UserError, match='layout_name is None.*prepare_data_2d_custom'):
+        custom_bundle(path)
 
 
 def test_low_confidence_fallback_warns():

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from common.data.camera import load_h36m_cameras
-from common.data.types import prepare_camera_space
-from common.data.h36m import Human36mDataset
+from common.data.h36m import camera_frame, load_h36m_3d
+from common.data.types import zero_root
 from common.io.npz import load_npz
 from run_poseformer import main
 
@@ -59,10 +59,8 @@ def test_lifting_coco_keypoints_of_a_known_person(synthetic_model, tmp_path, cap
     lifted = np.load(export)
     assert lifted.shape == (n, 17, 3) and np.isfinite(lifted).all()
 
-    dataset = Human36mDataset(data_dir / 'data_3d_synthetic.npz')
-    prepare_camera_space(dataset)
-    truth = dataset[subject][action]['positions_3d'][camera].copy()
-    truth[:, 0] = 0
+    world = load_h36m_3d(data_dir / 'data_3d_synthetic.npz')[subject][action]
+    truth = zero_root(camera_frame(world, load_h36m_cameras()[subject][camera]))
     lifted = lifted - lifted[:, :1]
     error = np.linalg.norm(lifted - truth, axis=-1).mean()
     no_model = np.linalg.norm(truth, axis=-1).mean()      # predicting every joint at the root

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.data.camera import CAMERA_FILE, normalize_screen_coordinates
-from common.errors import UserError
-from common.data.h36m import Human36mDataset
+from common.data.camera import CAMERA_FILE, load_h36m_cameras, normalize_screen_coordinates
+from common.data.h36m import load_h36m_3d
 from common.data.keypoints_2d import load_keypoints_2d
+from common.data.layouts import H36M_17, H36M_32_TO_17
+from common.errors import UserError
 from common.io.npz import load_npz
-from common.data.skeleton import H36M_REMOVED_JOINTS
 
 # cdflib / h5py are only needed to read the original sources; tests that write such files need them.
 needs_cdflib = pytest.mark.skipif(importlib.util.find_spec('cdflib') is None, reason='cdflib not installed')
@@ -37,7 +37,8 @@ ORIGINAL_ACTIONS = ['Directions', 'Discussion', 'Eating', 'Greeting', 'Phoning',
                     'WalkTogether']
 # 30 file stems per subject, as in the original release (each action recorded twice).
 FILE_STEMS = [name for action in ORIGINAL_ACTIONS for name in (action, action + ' 1')]
-KEPT = [j for j in range(32) if j not in H36M_REMOVED_JOINTS]
+KEPT = list(H36M_32_TO_17)
+# The community ground-truth file's metadata, exactly (no layout_name).
 EXPECTED_METADATA = {'num_joints': 17, 'keypoints_symmetry': [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]}
 
 
@@ -116,8 +117,8 @@ def run_main(argv, capsys):
 
 
 def check_outputs(out_dir, subjects):
-    dataset = Human36mDataset(out_dir / 'data_3d_h36m.npz', remove_static_joints=False)
-    assert sorted(dataset.subjects()) == sorted(subjects)
+    dataset = load_h36m_3d(out_dir / 'data_3d_h36m.npz', all_joints=True)
+    assert sorted(dataset) == sorted(subjects)
     raw_2d = load_npz(out_dir / 'data_2d_h36m_gt.npz')
     assert raw_2d['metadata'] == EXPECTED_METADATA
     assert 'layout_name' not in raw_2d['metadata']
@@ -132,7 +133,7 @@ def check_outputs(out_dir, subjects):
                 continue
             action = expected_action(stem)
             known_m = known_pose_mm(subject, index).reshape(-1, 32, 3) / 1000
-            positions = dataset[subject][action]['positions']
+            positions = dataset[subject][action]
             assert positions.dtype == np.float32 and positions.shape == known_m.shape
             np.testing.assert_allclose(positions, known_m, atol=1e-6)
             cams_2d = raw_2d['positions_2d'][subject][action]
@@ -142,11 +143,12 @@ def check_outputs(out_dir, subjects):
                 expected = independent_projection(known_m[:, KEPT], subject, cam_index)
                 np.testing.assert_allclose(pixels, expected, atol=2e-2)
     # The files are usable through the project's loaders (17-joint skeleton, normalised 2D).
-    dataset17 = Human36mDataset(out_dir / 'data_3d_h36m.npz')
-    keypoints = load_keypoints_2d(out_dir / 'data_2d_h36m_gt.npz', dataset17)
-    assert keypoints.layout == 'h36m' and keypoints.num_joints == 17
+    cameras = load_h36m_cameras()
+    keypoints = load_keypoints_2d(out_dir / 'data_2d_h36m_gt.npz', load_h36m_3d(out_dir / 'data_3d_h36m.npz'),
+                                  cameras, subjects)
+    assert keypoints.layout is H36M_17
     subject = subjects[0]
-    cam = dataset17[subject]['Photo 1']['cameras'][2]
+    cam = cameras[subject][2]
     normalised = keypoints.positions[subject]['Photo 1'][2]
     np.testing.assert_allclose(normalised, normalize_screen_coordinates(
         raw_2d['positions_2d'][subject]['Photo 1'][2], w=cam['res_w'], h=cam['res_h']), atol=1e-6)
@@ -220,8 +222,9 @@ def test_missing_and_wrong_layouts(tmp_path):
     write_archive(tmp_path / 'h36m.zip', ['S1'], stems=FILE_STEMS[:1])
     with pytest.raises(UserError, match=r'no S9/MyPoses'):
         prep.prepare_h36m(tmp_path / 'out', archive=tmp_path / 'h36m.zip', subjects=['S9'], allow_incomplete=True)
-    with pytest.raises(UserError, match='--subjects'):
+    with pytest.raises(UserError, match='S1,S2: S2 not a Human3.6M subject') as err:
         prep.parse_subjects('S1,S2')
+    assert err.value.setting == 'subjects'
 
 
 @needs_cdflib
@@ -266,3 +269,12 @@ def test_runs_as_a_script(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith('error: ') and 'S7 has 3 pose files' in result.stderr
+
+
+def test_errors_name_the_flag(tmp_path, capsys):
+    code, err = run_main(['--from-archive', tmp_path / 'missing.zip', '--output-dir', tmp_path], capsys)
+    assert code == 2 and err == f'error: --from-archive {tmp_path / "missing.zip"}: file not found\n'
+    code, err = run_main(['--from-archive', tmp_path / 'missing.zip', '--subjects', 'S2'], capsys)
+    assert code == 2 and err.startswith('error: --subjects S2: S2 not a Human3.6M subject')
+    code, err = run_main(['--from-archive'], capsys)
+    assert code == 2 and 'expected one argument' in err and 'prepare_data_h36m.py --help' in err

@@ -1,14 +1,19 @@
-"""The embedded synthetic dataset: community file layout, determinism, physical plausibility."""
+"""The embedded synthetic dataset: community file layout, determinism, physical plausibility; and the
+generator's building blocks (arm IK, key-pose easing, mirroring)."""
 import numpy as np
 import pytest
 
 from common.data.camera import load_h36m_cameras
-from common.io.npz import load_npz, save_npz
-from common.data.skeleton import H36M_32_PARENTS
+from common.data.layouts import H36M_32
+from common.data.synthetic.body import bone_lengths
 from common.data.synthetic.dataset import (ACTION_NAMES, SUBJECTS, ensure_synthetic_dataset,
-                                      generate_synthetic_positions, make_2d_keypoints)
-from common.data.synthetic.motion import bone_lengths
+                                           generate_synthetic_positions, make_2d_keypoints)
+from common.data.synthetic.geometry import two_bone_ik
+from common.data.synthetic.pose import DEFAULTS, mirror_pose
+from common.data.synthetic.timeline import FPS, keyed_tracks
+from common.io.npz import load_npz, save_npz
 
+J = H36M_32.index  # joint name -> index in the 32-joint mocap skeleton
 H36M_ACTIONS = ['Directions', 'Discussion', 'Eating', 'Greeting', 'Phoning', 'Photo', 'Posing', 'Purchases',
                 'Sitting', 'SittingDown', 'Smoking', 'Waiting', 'WalkDog', 'Walking', 'WalkTogether']
 
@@ -100,8 +105,8 @@ def test_bone_lengths_constant_and_subject_specific(dataset):
         means[subject] = per_sequence[0]
     # Human-sized: thigh and shin around 0.4-0.5 m, upper arm around 0.25-0.3 m.
     for lengths in means.values():
-        assert 0.36 < lengths[2] < 0.54 and 0.36 < lengths[3] < 0.54
-        assert 0.22 < lengths[18] < 0.34
+        assert 0.36 < lengths[J('right_knee')] < 0.54 and 0.36 < lengths[J('right_ankle')] < 0.54
+        assert 0.22 < lengths[J('left_elbow')] < 0.34
     subjects = list(means)
     for i in range(len(subjects)):
         for j in range(i + 1, len(subjects)):
@@ -113,16 +118,17 @@ def test_skeleton_plausible(dataset):
         for action, pos in actions.items():
             assert pos[..., 2].min() >= -1e-3, (subject, action)  # nothing under the floor
             assert np.isfinite(pos).all()
-            feet = pos[:, [3, 4, 5, 8, 9, 10], 2].min(axis=1)
+            feet = pos[:, [J(f'{side}_{part}') for side in ('left', 'right') for part in ('ankle', 'toe', 'toe_tip')],
+                       2].min(axis=1)
             if not action.startswith('SittingDown'):  # (which sits on the floor)
                 # A foot on the floor (within the few cm a toe lifts when only the heel touches).
                 assert feet.max() < 0.05, (subject, action)
-            head, root = pos[:, 15], pos[:, 0]
+            head, root = pos[:, J('head_top')], pos[:, J('hips')]
             assert (head[:, 2] > root[:, 2] + 0.1).all(), (subject, action)  # head up
             # Duplicated joints of the mocap skeleton coincide as in Human3.6M.
-            np.testing.assert_allclose(pos[:, 11], pos[:, 0], atol=1e-6)
-            np.testing.assert_allclose(pos[:, 16], pos[:, 13], atol=1e-5)
-            np.testing.assert_allclose(pos[:, 24], pos[:, 13], atol=1e-5)
+            np.testing.assert_allclose(pos[:, J('spine_base')], root, atol=1e-6)
+            for girdle in ('left_shoulder_girdle', 'right_shoulder_girdle'):
+                np.testing.assert_allclose(pos[:, J(girdle)], pos[:, J('thorax')], atol=1e-5)
             # Inside the capture area.
             assert np.abs(root[:, :2]).max() < 2.5
     standing = dataset['3d']['positions_3d']['S1']['Waiting']
@@ -157,3 +163,42 @@ def test_detected_like_a_detector(dataset):
     assert (errors > 20).mean() > 1e-3  # outliers and left/right swaps
     assert (errors > 20).mean() < 0.05
     assert 0.2 * total < longer < 0.8 * total
+
+
+def test_two_bone_ik_keeps_bone_lengths_and_bends_towards_the_pole():
+    rng = np.random.default_rng(0)
+    root = rng.normal(size=(200, 3))
+    direction = rng.normal(size=(200, 3))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    reach = rng.uniform(0.1, 0.7, size=(200, 1))  # the limb spans 0.28 + 0.25 = 0.53 m
+    pole = rng.normal(size=(200, 3))
+    elbow, wrist, _ = two_bone_ik(root, root + reach * direction, pole, 0.28, 0.25)
+    np.testing.assert_allclose(np.linalg.norm(elbow - root, axis=1), 0.28, atol=1e-9)
+    np.testing.assert_allclose(np.linalg.norm(wrist - elbow, axis=1), 0.25, atol=1e-9)
+    reachable = (reach[:, 0] > 0.06) & (reach[:, 0] < 0.52)
+    np.testing.assert_allclose(wrist[reachable], (root + reach * direction)[reachable], atol=1e-9)
+    # Beyond reach the wrist goes as far as it can towards the target.
+    far = reach[:, 0] >= 0.53
+    assert far.any() and (np.linalg.norm(wrist - root, axis=1)[far] > 0.52).all()
+    # The elbow leaves the root -> wrist line on the side the pole points to.
+    axis = (wrist - root) / np.linalg.norm(wrist - root, axis=1, keepdims=True)
+    bend = elbow - root - np.sum((elbow - root) * axis, 1, keepdims=True) * axis
+    pole_across = pole - np.sum(pole * axis, 1, keepdims=True) * axis
+    assert (np.sum(bend * pole_across, axis=1) > 0).all()
+
+
+def test_key_poses_are_held_and_eased_between():
+    keys = [(0.0, {'knee_r': 10.0}), (1.0, {'knee_r': 10.0}), (2.0, {'knee_r': 50.0}), (3.0, {'knee_r': 50.0})]
+    tracks = keyed_tracks(4 * FPS, keys)
+    knee, t = tracks['knee_r'], np.arange(4 * FPS) / FPS
+    np.testing.assert_array_equal(knee[t <= 1.0], 10.0)
+    np.testing.assert_array_equal(knee[t >= 2.0], 50.0)  # held after the last key too
+    assert (np.diff(knee) >= 0).all() and np.abs(np.diff(knee)).max() < 2.0  # smooth, no jump
+    np.testing.assert_array_equal(tracks['knee_l'], DEFAULTS['knee_l'])  # unset: the default
+
+
+def test_mirrored_pose_swaps_sides():
+    pose = {'knee_r': 30.0, 'hipf_l': 10.0, 'ntwist': 20.0, 'sflex': 5.0}
+    mirrored = mirror_pose(pose)
+    assert mirrored == {'knee_l': 30.0, 'hipf_r': 10.0, 'ntwist': -20.0, 'sflex': 5.0}
+    assert mirror_pose(mirrored) == pose

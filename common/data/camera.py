@@ -1,6 +1,6 @@
 """Camera geometry: screen normalisation, world <-> camera transforms, projection with distortion.
 
-Conventions (see DESIGN.md):
+Conventions:
 - 3D in metres. Camera orientation is a unit quaternion (w, x, y, z) rotating camera-frame vectors
   into the world frame; translation is the camera centre in world metres.
 - 2D "normalised screen coordinates": pixel x in [0, w] maps to [-1, 1], y keeps the aspect ratio
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from common.data.quaternion import qinverse, qrot
+from common.metrics import MM_PER_M
 
 CAMERA_FILE = Path(__file__).resolve().parents[1] / 'resources' / 'h36m_cameras.json'
 
@@ -62,15 +63,6 @@ def project_to_2d(X, camera_params):
     return f * XXX + c
 
 
-def project_to_2d_linear(X, camera_params):
-    """Pinhole projection ignoring distortion; same arguments as `project_to_2d`."""
-    if isinstance(X, np.ndarray):
-        return project_to_2d_linear(torch.from_numpy(X), torch.as_tensor(camera_params)).numpy()
-    f, c, _, _ = _split_intrinsics(X, camera_params)
-    XX = torch.clamp(X[..., :2] / X[..., 2:], min=-1, max=1)
-    return f * XX + c
-
-
 def project_world_to_pixels(positions_world, cam):
     """World positions (N, J, 3) metres -> pixels (N, J, 2) through camera dict `cam` (with distortion).
 
@@ -82,14 +74,12 @@ def project_world_to_pixels(positions_world, cam):
 
 
 def load_h36m_cameras(path=CAMERA_FILE):
-    """Human3.6M calibration as ``(intrinsics, extrinsics)``.
+    """The Human3.6M calibration of the 7 subjects with 3D poses (S1, S5, S6, S7, S8, S9, S11).
 
     Returns a dict ``{subject: [cam0, cam1, cam2, cam3]}``; each camera dict has ``id``, ``res_w``,
     ``res_h``, ``azimuth`` (degrees, for plots), ``center`` / ``focal_length`` (normalised screen
-    units), ``radial_distortion`` (3), ``tangential_distortion`` (2), ``intrinsic`` (9,), and for
-    subjects with extrinsics ``orientation`` (4,) and ``translation`` (3,) in metres. A subject
-    without extrinsics (S2-S4) gets intrinsics only. Unknown subjects get the intrinsics via
-    `intrinsic_cameras()`.
+    units), ``radial_distortion`` (3), ``tangential_distortion`` (2), ``intrinsic`` (9,),
+    ``orientation`` (4,) and ``translation`` (3,) in metres.
     """
     with open(path) as f:
         calib = json.load(f)
@@ -97,13 +87,6 @@ def load_h36m_cameras(path=CAMERA_FILE):
     for subject, extrinsics in calib['extrinsic'].items():
         cameras[subject] = [_make_camera(calib['intrinsic'][i], extr) for i, extr in enumerate(extrinsics)]
     return cameras
-
-
-def intrinsic_cameras(path=CAMERA_FILE):
-    """The 4 Human3.6M cameras without extrinsics (for subjects without calibration)."""
-    with open(path) as f:
-        calib = json.load(f)
-    return [_make_camera(intr, None) for intr in calib['intrinsic']]
 
 
 def _make_camera(intrinsic, extrinsic):
@@ -116,9 +99,8 @@ def _make_camera(intrinsic, extrinsic):
     cam['tangential_distortion'] = np.array(intrinsic['tangential_distortion'], dtype=np.float32)
     cam['intrinsic'] = np.concatenate((cam['focal_length'], cam['center'], cam['radial_distortion'],
                                        cam['tangential_distortion'])).astype(np.float32)
-    if extrinsic is not None:
-        cam['orientation'] = np.array(extrinsic['orientation'], dtype=np.float32)
-        cam['translation'] = np.array(extrinsic['translation'], dtype=np.float32) / 1000  # mm -> m
+    cam['orientation'] = np.array(extrinsic['orientation'], dtype=np.float32)
+    cam['translation'] = np.array(extrinsic['translation'], dtype=np.float32) / MM_PER_M  # stored in mm
     return cam
 
 

@@ -5,97 +5,101 @@ The 2D file is ``data_2d_custom_<name>.npz`` as written by ``data/prepare_data_2
 ``layout_name`` (``'coco'`` or ``'h36m'``), ``num_joints`` 17, ``keypoints_symmetry`` and
 ``video_metadata`` -> ``{video: {'w', 'h'}}``.
 
-Each video is a "subject" with a single action ``'custom'`` seen by one camera. Its sequence dict
-holds only ``cameras`` (no ``positions``). The camera is made up: the video's resolution with
-Human3.6M camera 0's intrinsics and S1's extrinsics for that camera, so that predictions can be
-drawn in a plausible world frame; nothing is measured.
+Each video is a subject with a single action ``'custom'`` seen by one camera (camera 0); its
+`Sequence` has no 3D (``poses_3d is None``) and its keypoints are converted to `H36M_17`, the
+layout the model expects. The camera is made up: the video's resolution with Human3.6M camera 0's
+intrinsics and S1's extrinsics for that camera, so that predictions can be drawn in a plausible
+world frame; nothing is measured.
 """
+import dataclasses
+
 import numpy as np
 
 from common.data.camera import load_h36m_cameras, normalize_screen_coordinates
+from common.data.keypoints_2d import keypoint_layout, keypoints_path
+from common.data.layouts import COCO_17, H36M_17, coco_to_h36m
+from common.data.selection import require_subjects
+from common.data.types import DataBundle, EvaluationProtocol, Sequence
 from common.errors import UserError
-from common.data.layouts import H36M_LEFT, H36M_RIGHT, coco_to_h36m
-from common.data.keypoints_2d import Keypoints2D
-from common.data.mocap import MocapDataset
 from common.io.npz import load_npz
-from common.data.skeleton import h36m_skeleton_17
 
 CUSTOM_ACTION = 'custom'
 DEFAULT_FPS = 50
-_HINT = 'Create it with data/prepare_data_2d_custom.py (see data/README.md).'
+HINT = 'Create it with data/prepare_data_2d_custom.py (see data/README.md).'
+# Keypoints (N, 17, 2 or 3) in a file's layout -> (N, 17, 2) in H36M_17.
+_TO_H36M = {COCO_17.name: coco_to_h36m, H36M_17.name: lambda kps: kps[..., :2]}
 
 
-def _load(path_2d):
-    data = load_npz(path_2d, required_keys=['positions_2d', 'metadata'], hint=_HINT)
+def load_custom(config):
+    """The `DataBundle` of ``<data_dir>/data_2d_custom_<keypoints>.npz``: test sequences only.
+
+    `config`: a `common.data.sources.DataConfig`. The videos are ``config.only_subject`` when given,
+    else ``config.subjects_test`` (default: all, in file order); ``actions`` and ``downsample`` apply.
+    """
+    if config.need_train:
+        raise UserError(f'{config.dataset}: 2D keypoints without 3D ground truth, nothing to train on; evaluate or '
+                        f'render a trained checkpoint instead (e.g. a released one or one trained on Human3.6M)',
+                        setting='dataset')
+    path = keypoints_path(config.data_dir, 'custom', config.keypoints)
+    positions, metadata = _read(path)
+    cameras = video_cameras(path, positions, metadata)
+    videos = tuple(positions)
+    if config.only_subject:
+        require_subjects([config.only_subject], videos, 'viz_subject', path)
+        config = dataclasses.replace(config, subjects_test=(config.only_subject,))
+    selection = config.selection((), videos)
+    require_subjects(selection.subjects_test, videos, 'subjects_test', path)
+    layout = keypoint_layout(path, metadata, default_name=None, hint=HINT)
+    sequences = [Sequence(video, CUSTOM_ACTION, 0, _keypoints(path, video, positions[video], layout, cameras[video]),
+                          None, cameras[video]) for video in dict.fromkeys(selection.subjects_test)]
+    return DataBundle(name=config.dataset, train=[], test=selection.testing(sequences), joints=H36M_17,
+                      keypoints=H36M_17, fps=DEFAULT_FPS / selection.downsample, protocol=EvaluationProtocol(root=H36M_17.root))
+
+
+def _read(path):
+    data = load_npz(path, required_keys=['positions_2d', 'metadata'], hint=HINT)
     positions, metadata = data['positions_2d'], data['metadata']
     if not isinstance(positions, dict) or not positions:
-        raise UserError(f'{path_2d}: positions_2d should be a non-empty dict {{video: {{"custom": [array]}}}}')
+        raise UserError(f'{path}: positions_2d should be a non-empty dict {{video: {{"custom": [array]}}}}')
     if not isinstance(metadata, dict) or not isinstance(metadata.get('video_metadata'), dict):
-        raise UserError(f'{path_2d}: metadata has no video_metadata {{video: {{"w", "h"}}}}; is it a custom 2D '
-                        f'file? {_HINT}')
+        raise UserError(f'{path}: metadata has no video_metadata {{video: {{"w", "h"}}}}; is it a custom 2D '
+                        f'file? {HINT}')
     return positions, metadata
 
 
-class CustomDataset(MocapDataset):
-    """Videos of ``data_2d_custom_*.npz`` as subjects, each with one action ``'custom'`` and one camera."""
-
-    def __init__(self, path_2d, fps=DEFAULT_FPS):
-        if not fps or fps <= 0:
-            raise UserError(f'the frame rate of custom videos must be positive, got {fps}')
-        super().__init__(fps=fps, skeleton=h36m_skeleton_17())
-        positions, metadata = _load(path_2d)
-        template = load_h36m_cameras()['S1'][0]
-        for video in positions:
-            size = metadata['video_metadata'].get(video)
-            if not isinstance(size, dict) or 'w' not in size or 'h' not in size:
-                raise UserError(f'{path_2d}: video {video!r} has no size in metadata["video_metadata"]')
-            try:
-                w, h = int(size['w']), int(size['h'])
-            except (TypeError, ValueError):
-                raise UserError(f'{path_2d}: video {video!r} size is not integer: {size}') from None
-            if w <= 0 or h <= 0:
-                raise UserError(f'{path_2d}: video {video!r} has size {w} x {h}; width and height must be positive')
-            cam = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in template.items()}
-            cam.update({'id': video, 'res_w': w, 'res_h': h})
-            self._cameras[video] = [cam]
-            self._data[video] = {CUSTOM_ACTION: {'cameras': [cam]}}
+def video_cameras(path, positions, metadata):
+    """``{video: camera dict}``: Human3.6M S1 camera 0 with each video's resolution and name as ``id``."""
+    template = load_h36m_cameras()['S1'][0]
+    cameras = {}
+    for video in positions:
+        size = metadata['video_metadata'].get(video)
+        if not isinstance(size, dict) or 'w' not in size or 'h' not in size:
+            raise UserError(f'{path}: video {video!r} has no size in metadata["video_metadata"]')
+        try:
+            w, h = int(size['w']), int(size['h'])
+        except (TypeError, ValueError):
+            raise UserError(f'{path}: video {video!r} size is not integer: {size}') from None
+        if w <= 0 or h <= 0:
+            raise UserError(f'{path}: video {video!r} has size {w} x {h}; width and height must be positive')
+        cam = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in template.items()}
+        cam.update({'id': video, 'res_w': w, 'res_h': h})
+        cameras[video] = cam
+    return cameras
 
 
-def load_custom_keypoints(path_2d, dataset, subjects=None):
-    """Keypoints of a custom 2D file in the Human3.6M-17 layout, normalised per video.
-
-    COCO-layout files are converted with `common.data.layouts.coco_to_h36m`; files whose
-    ``layout_name`` is ``'h36m'`` are used as they are. Returns `Keypoints2D` with
-    ``positions[video]['custom'] = [(N, 17, 2) float32]``, Human3.6M left/right joints and layout
-    ``'h36m'``.
-    """
-    positions, metadata = _load(path_2d)
-    layout = metadata.get('layout_name')
-    if layout not in ('coco', 'h36m'):
-        raise UserError(f'{path_2d}: metadata layout_name is {layout!r}; custom files must be "coco" (COCO-17 '
-                        f'detector keypoints) or "h36m" (Human3.6M-17 order). {_HINT}')
-    subjects = dataset.subjects() if subjects is None else subjects
-    result = {}
-    for video in subjects:
-        if video not in dataset:
-            raise UserError(f'{path_2d}: video {video!r} is not in the custom dataset '
-                            f'(it has: {", ".join(dataset.subjects())})')
-        if video not in positions:
-            raise UserError(f'{path_2d}: no video {video!r} (it has: {", ".join(sorted(positions))})')
-        where = f'{path_2d}: video {video!r}'
-        arrays = positions[video].get(CUSTOM_ACTION) if isinstance(positions[video], dict) else None
-        if isinstance(arrays, np.ndarray) and arrays.dtype != object:
-            arrays = [arrays]
-        if arrays is None or len(arrays) != 1:
-            raise UserError(f'{where}: expected {{"custom": [one (N, 17, 2) array]}}')
-        kps = np.asarray(arrays[0])
-        if kps.ndim != 3 or kps.shape[1] != 17 or kps.shape[2] not in (2, 3) or len(kps) == 0:
-            raise UserError(f'{where}: keypoints shaped {kps.shape}, expected (N, 17, 2) with N > 0')
-        if not np.all(np.isfinite(kps[..., :2])):
-            raise UserError(f'{where}: keypoints contain NaN or infinite values; re-create the file with '
-                            f'data/prepare_data_2d_custom.py (it fills missing detections)')
-        kps = coco_to_h36m(kps) if layout == 'coco' else kps[..., :2]
-        cam = dataset[video][CUSTOM_ACTION]['cameras'][0]
-        normalised = normalize_screen_coordinates(kps.astype(np.float32), w=cam['res_w'], h=cam['res_h'])
-        result[video] = {CUSTOM_ACTION: [normalised.astype(np.float32)]}
-    return Keypoints2D(result, list(H36M_LEFT), list(H36M_RIGHT), 17, 'h36m')
+def _keypoints(path, video, entry, layout, cam):
+    """One video's keypoints -> (N, 17, 2) float32 in `H36M_17`, normalised by the video's size."""
+    where = f'{path}: video {video!r}'
+    arrays = entry.get(CUSTOM_ACTION) if isinstance(entry, dict) else None
+    if isinstance(arrays, np.ndarray) and arrays.dtype != object:
+        arrays = [arrays]
+    if arrays is None or len(arrays) != 1:
+        raise UserError(f'{where}: expected {{"custom": [one (N, 17, 2) array]}}')
+    kps = np.asarray(arrays[0])
+    if kps.ndim != 3 or kps.shape[1] != 17 or kps.shape[2] not in (2, 3) or len(kps) == 0:
+        raise UserError(f'{where}: keypoints shaped {kps.shape}, expected (N, 17, 2) with N > 0')
+    if not np.all(np.isfinite(kps[..., :2])):
+        raise UserError(f'{where}: keypoints contain NaN or infinite values; re-create the file with '
+                        f'data/prepare_data_2d_custom.py (it fills missing detections)')
+    kps = _TO_H36M[layout.name](kps)
+    return normalize_screen_coordinates(kps.astype(np.float32), w=cam['res_w'], h=cam['res_h']).astype(np.float32)

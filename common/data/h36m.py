@@ -1,47 +1,80 @@
-"""Human3.6M 3D ground truth from ``data_3d_h36m.npz`` (or a file in the same layout).
+"""Human3.6M-format data (``-d h36m``, and ``-d synthetic`` which writes the same files).
 
-Layout: key ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}`` world metres, 50 fps.
-The 32 mocap joints are reduced to the 17-joint skeleton on load (see `common.data.skeleton`).
+3D: ``data_3d_<dataset>.npz``, key ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}``
+world metres, 50 fps, the 32-joint mocap skeleton (`common.data.layouts.H36M_32`); reduced to
+`H36M_17` on load. 2D: ``data_2d_<dataset>_<keypoints>.npz`` (see `common.data.keypoints_2d`),
+one array per camera of the subject (the 4 Human3.6M cameras, `common.data.camera`).
+
+Every (subject, action, camera) becomes a `Sequence` whose 3D poses are in that camera's frame,
+root-relative with the root trajectory in the root slot (`common.data.types.root_relative`).
 """
 import numpy as np
 
-from common.data.camera import load_h36m_cameras
+from common.data.camera import load_h36m_cameras, world_to_camera
+from common.data.keypoints_2d import keypoints_path, load_keypoints_2d
+from common.data.layouts import H36M_17, H36M_32, H36M_32_TO_17
+from common.data.selection import require_subjects
+from common.data.types import DataBundle, EvaluationProtocol, Sequence, root_relative
 from common.errors import UserError
-from common.data.mocap import MocapDataset
 from common.io.npz import load_npz
-from common.data.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
 
 H36M_FPS = 50
-TRAIN_SUBJECTS = ['S1', 'S5', 'S6', 'S7', 'S8']
-TEST_SUBJECTS = ['S9', 'S11']
+TRAIN_SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8')
+TEST_SUBJECTS = ('S9', 'S11')
 
 
-class Human36mDataset(MocapDataset):
-    def __init__(self, path, remove_static_joints=True, cameras=None):
-        super().__init__(fps=H36M_FPS, skeleton=h36m_skeleton_32())
-        cameras = load_h36m_cameras() if cameras is None else cameras
-        positions = load_npz(path, required_keys=['positions_3d'])['positions_3d']
-        if not isinstance(positions, dict):
-            raise UserError(f'{path}: positions_3d should hold a dict {{subject: {{action: (N, 32, 3)}}}}, '
-                            f'found {type(positions).__name__}')
-        for subject, actions in positions.items():
-            if subject not in cameras:
-                raise UserError(f'{path}: subject {subject!r} has no camera calibration '
-                                f'(known: {", ".join(cameras)})')
-            if not isinstance(actions, dict):
-                raise UserError(f'{path}: positions_3d[{subject!r}] should be a dict of actions')
-            self._cameras[subject] = cameras[subject]
-            self._data[subject] = {}
-            for action, pos in actions.items():
-                pos = np.asarray(pos)
-                if pos.ndim != 3 or pos.shape[1:] != (32, 3):
-                    raise UserError(f'{path}: {subject} / {action!r} has shape {pos.shape}, expected (N, 32, 3) '
-                                    f'world positions in metres')
-                self._data[subject][action] = {'positions': pos.astype(np.float32),
-                                               'cameras': cameras[subject]}
-        if remove_static_joints:
-            self.remove_joints(H36M_REMOVED_JOINTS)
-            # In the mocap tree the shoulders hang off removed duplicates of the spine joint; the
-            # 17-joint convention attaches them to the thorax (joint 8).
-            self._skeleton.set_parent(11, 8)
-            self._skeleton.set_parent(14, 8)
+def load_h36m_format(config, path_3d):
+    """The `DataBundle` of a Human3.6M-format 3D file and ``<data_dir>/data_2d_<dataset>_<keypoints>.npz``.
+
+    `config`: a `common.data.sources.DataConfig`; the subjects default to the official split.
+    """
+    path_2d = keypoints_path(config.data_dir, config.dataset, config.keypoints)
+    cameras = load_h36m_cameras()
+    positions = load_h36m_3d(path_3d, cameras)
+    selection = config.selection(TRAIN_SUBJECTS, TEST_SUBJECTS)
+    subjects_train = selection.subjects_train if config.need_train else ()
+    require_subjects(subjects_train, list(positions), 'subjects_train', path_3d)
+    require_subjects(selection.subjects_test, list(positions), 'subjects_test', path_3d)
+    subjects = tuple(dict.fromkeys(subjects_train + selection.subjects_test))
+    keypoints = load_keypoints_2d(path_2d, positions, cameras, subjects)
+    sequences = [Sequence(subject, action, index, poses_2d, camera_frame(positions[subject][action], cam), cam)
+                 for subject in subjects for action in positions[subject]
+                 for index, (poses_2d, cam) in enumerate(zip(keypoints.positions[subject][action], cameras[subject]))]
+    return DataBundle(name=config.dataset, train=selection.training(sequences) if config.need_train else [],
+                      test=selection.testing(sequences), joints=H36M_17, keypoints=keypoints.layout,
+                      fps=H36M_FPS / selection.downsample, protocol=EvaluationProtocol(root=H36M_17.root))
+
+
+def camera_frame(world, cam):
+    """World positions (N, J, 3) metres -> float32 camera-frame poses of `cam`, root-relative (root slot = trajectory)."""
+    return root_relative(world_to_camera(world, R=cam['orientation'], t=cam['translation']), H36M_17.root) \
+        .astype(np.float32)
+
+
+def load_h36m_3d(path, cameras=None, all_joints=False):
+    """``{subject: {action: float32 (N, 17, 3)}}`` world metres from a Human3.6M-format 3D file.
+
+    ``all_joints``: keep the 32 mocap joints instead of the 17 (`H36M_32_TO_17`). Every subject
+    must have a calibration in `cameras` (default: the Human3.6M cameras).
+    """
+    cameras = load_h36m_cameras() if cameras is None else cameras
+    stored = load_npz(path, required_keys=['positions_3d'])['positions_3d']
+    if not isinstance(stored, dict):
+        raise UserError(f'{path}: positions_3d should hold a dict {{subject: {{action: (N, 32, 3)}}}}, '
+                        f'found {type(stored).__name__}')
+    joints = list(range(H36M_32.num_joints)) if all_joints else list(H36M_32_TO_17)
+    positions = {}
+    for subject, actions in stored.items():
+        if subject not in cameras:
+            raise UserError(f'{path}: subject {subject!r} has no camera calibration '
+                            f'(known: {", ".join(cameras)})')
+        if not isinstance(actions, dict):
+            raise UserError(f'{path}: positions_3d[{subject!r}] should be a dict of actions')
+        positions[subject] = {}
+        for action, pos in actions.items():
+            pos = np.asarray(pos)
+            if pos.ndim != 3 or pos.shape[1:] != (H36M_32.num_joints, 3):
+                raise UserError(f'{path}: {subject} / {action!r} has shape {pos.shape}, expected (N, 32, 3) '
+                                f'world positions in metres')
+            positions[subject][action] = pos.astype(np.float32)[:, joints]
+    return positions

@@ -18,53 +18,53 @@ loaders that consume them (P-STMO ``common/load_data_3dhp_mae.py``, ``run_3dhp.p
   straight from these values as mm, without the x1000 it applies to metre-valued quantities). We divide
   by 1000: everything inside the program is metres. A file whose poses look like metres already (the
   head-top-to-pelvis distance below 10 units) is rejected rather than silently shrunk.
-- Joint order (the 17 joints of the test set's ``annot_data.mat``; the train script selects the same
-  joints out of the 28 mocap joints): 0 head-top, 1 neck, 2 r-shoulder, 3 r-elbow, 4 r-wrist,
-  5 l-shoulder, 6 l-elbow, 7 l-wrist, 8 r-hip, 9 r-knee, 10 r-ankle, 11 l-hip, 12 l-knee, 13 l-ankle,
-  14 pelvis (root), 15 spine, 16 head. Left joints [5, 6, 7, 11, 12, 13], right [2, 3, 4, 8, 9, 10]
-  (both for the 3D joints and the 2D keypoints).
+- Joint order: the 17 joints of the test set's ``annot_data.mat`` (the train script selects the same
+  joints out of the 28 mocap joints), `common.data.layouts.MPI3DHP_17` (root: the pelvis, 14), for
+  the 3D joints and the 2D keypoints alike.
 
 Also accepted (our assumptions, for hand-made files): a train value that is a plain list of per-camera
 dicts (camera number = position in the list) or a dict ``{camera: {...}}`` without the fps; a
 per-camera dict may carry its own ``fps``. Sequences without a known fps get 25.
 
-What `load_3dhp` returns (a `DataBundle`, name ``'3dhp'``, root 14):
+What `load_3dhp` returns (a `DataBundle`, name ``'3dhp'``, layout `MPI3DHP_17`, root 14):
 
 - ``train``: one `Sequence` per (subject ``'S<k>'``, action ``'Seq<m>'``, camera number);
-- ``test``: one `Sequence` per test sequence (subject = action = ``'TS<k>'``, camera 0);
+- ``test``: one `Sequence` per test sequence (subject = action = ``'TS<k>'``, camera 0), with
+  ``valid`` (bool (N,)): test sequences keep all their frames (windows need context), metrics use
+  only the valid ones (the protocol's mask);
 - ``poses_3d``: camera frame, metres, every joint minus the pelvis except the pelvis slot, which keeps
   the pelvis position (the `Sequence` convention; it is zeroed for losses and metrics);
 - ``poses_2d``: pixels normalised by the sequence's image size (`normalize_screen_coordinates`);
-- ``cam``: ``{'id', 'res_w', 'res_h', 'azimuth' (0, only for plots), 'fps'}``;
-- ``valid``: ``{'TS<k>': bool (N,)}``. Test sequences keep all their frames (windows need context);
-  metrics use only the valid ones (`common.metrics`, `ValidFrames`, the protocol's mask).
+- ``cam``: ``{'id', 'res_w', 'res_h', 'azimuth' (0, only for plots), 'fps'}``.
+
+Selection (`common.data.selection`) works as for Human3.6M: training subjects are ``S1`` ... ``S8``
+and test subjects ``TS1`` ... ``TS6`` (default: all of each file); actions are ``Seq1`` / ``Seq2``
+for training sequences and the sequence name (``TS1`` ...) for test sequences; ``subset`` cuts
+training sequences; ``downsample`` strides both (and the valid masks with them).
 """
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from common.data.camera import normalize_screen_coordinates
-from common.data.types import DataBundle, EvaluationProtocol, Sequence
+from common.data.layouts import MPI3DHP_17
+from common.data.selection import require_subjects
+from common.data.types import DataBundle, EvaluationProtocol, Sequence, root_relative
 from common.errors import UserError
 from common.io.npz import load_npz
+from common.metrics import MM_PER_M
 
 TRAIN_FILE = 'data_train_3dhp.npz'
 TEST_FILE = 'data_test_3dhp.npz'
-NUM_JOINTS = 17
-ROOT = 14
-JOINT_NAMES = ['head_top', 'neck', 'r_shoulder', 'r_elbow', 'r_wrist', 'l_shoulder', 'l_elbow', 'l_wrist',
-               'r_hip', 'r_knee', 'r_ankle', 'l_hip', 'l_knee', 'l_ankle', 'pelvis', 'spine', 'head']
-PARENTS = [16, 15, 1, 2, 3, 1, 5, 6, 14, 8, 9, 14, 11, 12, -1, 14, 1]
-JOINTS_LEFT = [5, 6, 7, 11, 12, 13]
-JOINTS_RIGHT = [2, 3, 4, 8, 9, 10]
+NUM_JOINTS = MPI3DHP_17.num_joints
+ROOT = MPI3DHP_17.root
 TRAIN_RESOLUTION = (2048, 2048)
 TEST_RESOLUTION = {'TS1': (2048, 2048), 'TS2': (2048, 2048), 'TS3': (2048, 2048), 'TS4': (2048, 2048),
                    'TS5': (1920, 1080), 'TS6': (1920, 1080)}
 DEFAULT_FPS = 25
-MM_PER_M = 1000.0
+PROTOCOL = EvaluationProtocol(root=ROOT, zero_predicted_root=True, extra_metrics=('pck', 'auc'))
 HINT = ('Make the MPI-INF-3DHP files with P-STMO\'s common/data_to_npz_3dhp.py and data_to_npz_3dhp_test.py '
         '(layout: see common/data/mpi3dhp.py) and pass the folder that holds them.')
 
@@ -72,43 +72,33 @@ _TRAIN_KEY = re.compile(r'^S(\d+) Seq(\d+)$')
 _TEST_KEY = re.compile(r'^TS(\d+)$')
 
 
-@dataclass(frozen=True)
-class ValidFrames:
-    """The test set's per-frame validity, ``valid = {subject: bool (N,)}``, as a protocol's mask."""
-    valid: dict
+def load_3dhp(config):
+    """The `DataBundle` of ``<data_dir>/data_{train,test}_3dhp.npz`` (see the module docstring).
 
-    def __call__(self, sequence):
-        """Bool (N,) mask of the frames to score in `sequence` (all frames when it has no mask)."""
-        mask = self.valid.get(sequence.subject)
-        return np.ones(len(sequence.poses_2d), dtype=bool) if mask is None else mask
-
-
-def load_3dhp(data_dir, train_file=TRAIN_FILE, test_file=TEST_FILE, train_subjects=None, test_subjects=None):
-    """Load MPI-INF-3DHP into a `DataBundle` (see the module docstring).
-
-    ``train_file`` / ``test_file`` are relative to ``data_dir`` (or absolute); ``None`` skips that file
-    (e.g. evaluation only). ``train_subjects`` (``['S1', ...]``) / ``test_subjects`` (``['TS1', ...]``)
-    keep only those; ``None`` keeps all.
+    `config`: a `common.data.sources.DataConfig`; the training file is read only when
+    ``config.need_train``. The frame rate is the most common one of the training sequences
+    (`DEFAULT_FPS` without them), divided by ``downsample``.
     """
-    data_dir = Path(data_dir)
-    train, fps_values = [], []
-    if train_file is not None:
-        train = load_3dhp_train(data_dir / train_file, train_subjects)
-        fps_values = [seq.cam['fps'] for seq in train]
-    test, valid = [], {}
-    if test_file is not None:
-        test, valid = load_3dhp_test(data_dir / test_file, test_subjects)
+    data_dir = Path(config.data_dir)
+    train_all = load_3dhp_train(data_dir / TRAIN_FILE) if config.need_train else []
+    test_all = load_3dhp_test(data_dir / TEST_FILE)
+    selection = config.selection(_subjects(train_all), _subjects(test_all))
+    require_subjects(selection.subjects_train if config.need_train else (), _subjects(train_all), 'subjects_train',
+                     data_dir / TRAIN_FILE)
+    require_subjects(selection.subjects_test, _subjects(test_all), 'subjects_test', data_dir / TEST_FILE)
+    train = selection.training(train_all) if config.need_train else []
+    fps_values = [seq.cam['fps'] for seq in train]
     fps = Counter(fps_values).most_common(1)[0][0] if fps_values else DEFAULT_FPS
-    protocol = EvaluationProtocol(root=ROOT, zero_predicted_root=True, extra_metrics=('pck', 'auc'),
-                                  valid_frames=ValidFrames(valid))
-    return DataBundle(name='3dhp', train=train, test=test, joints_left=list(JOINTS_LEFT),
-                      joints_right=list(JOINTS_RIGHT), kps_left=list(JOINTS_LEFT),
-                      kps_right=list(JOINTS_RIGHT), num_joints=NUM_JOINTS, fps=fps, parents=list(PARENTS),
-                      protocol=protocol)
+    return DataBundle(name=config.dataset, train=train, test=selection.testing(test_all), joints=MPI3DHP_17,
+                      keypoints=MPI3DHP_17, fps=fps / selection.downsample, protocol=PROTOCOL)
 
 
-def load_3dhp_train(path, subjects=None):
-    """Training sequences from ``data_train_3dhp.npz``: list of `Sequence`, sorted by subject, sequence, camera."""
+def _subjects(sequences):
+    return tuple(dict.fromkeys(seq.subject for seq in sequences))
+
+
+def load_3dhp_train(path):
+    """All training sequences of ``data_train_3dhp.npz``: list of `Sequence`, sorted by subject, sequence, camera."""
     data = _load_data(path)
     found = []
     for key, value in data.items():
@@ -117,12 +107,9 @@ def load_3dhp_train(path, subjects=None):
             raise UserError(f'{path}: unexpected sequence key {key!r}; training keys look like "S1 Seq1". '
                             f'Is this the test file? {HINT}')
         found.append((int(match.group(1)), int(match.group(2)), key, value))
-    _check_subjects(path, subjects, {f'S{s}' for s, _, _, _ in found})
     sequences = []
     for subject_no, seq_no, key, value in sorted(found, key=lambda item: item[:2]):
         subject, action = f'S{subject_no}', f'Seq{seq_no}'
-        if subjects is not None and subject not in subjects:
-            continue
         cameras, fps = _train_cameras(path, key, value)
         for camera, entry in cameras:
             where = f'{path}: {key!r} camera {camera}'
@@ -136,8 +123,8 @@ def load_3dhp_train(path, subjects=None):
     return sequences
 
 
-def load_3dhp_test(path, subjects=None):
-    """Test sequences from ``data_test_3dhp.npz``: (list of `Sequence`, ``{subject: bool valid mask}``)."""
+def load_3dhp_test(path):
+    """All test sequences of ``data_test_3dhp.npz``: list of `Sequence` (with ``valid``), sorted by number."""
     data = _load_data(path)
     found = []
     for key, value in data.items():
@@ -146,11 +133,8 @@ def load_3dhp_test(path, subjects=None):
             raise UserError(f'{path}: unexpected sequence key {key!r}; test keys are TS1 ... TS6. '
                             f'Is this the training file? {HINT}')
         found.append((int(match.group(1)), str(key), value))
-    _check_subjects(path, subjects, {name for _, name, _ in found})
-    sequences, valid = [], {}
+    sequences = []
     for _, name, entry in sorted(found, key=lambda item: item[0]):
-        if subjects is not None and name not in subjects:
-            continue
         where = f'{path}: {name!r}'
         if name not in TEST_RESOLUTION:
             raise UserError(f'{where}: unknown test sequence, its image size is not known '
@@ -166,12 +150,11 @@ def load_3dhp_test(path, subjects=None):
             raise UserError(f'{where}: valid has {len(mask)} entries for {len(poses_2d)} frames. {HINT}')
         if not np.isin(mask, (0, 1)).all():
             raise UserError(f'{where}: valid should hold 0/1 flags, found values {np.unique(mask)[:5]}')
-        valid[name] = mask.astype(bool)
         cam = {'id': name, 'res_w': w, 'res_h': h, 'azimuth': 0.0, 'fps': _fps(where, entry.get('fps'))}
-        sequences.append(Sequence(name, name, 0, poses_2d, poses_3d, cam))
+        sequences.append(Sequence(name, name, 0, poses_2d, poses_3d, cam, valid=mask.astype(bool)))
     if not sequences:
         raise UserError(f'{path} holds no test sequences. {HINT}')
-    return sequences, valid
+    return sequences
 
 
 def _load_data(path):
@@ -179,14 +162,6 @@ def _load_data(path):
     if not isinstance(data, dict):
         raise UserError(f'{path}: entry "data" should hold a dict of sequences, found {type(data).__name__}. {HINT}')
     return data
-
-
-def _check_subjects(path, wanted, available):
-    if wanted is None:
-        return
-    missing = sorted(set(wanted) - available)
-    if missing:
-        raise UserError(f'{path} has no subject(s) {", ".join(missing)} (it has: {", ".join(sorted(available))})')
 
 
 def _train_cameras(path, key, value):
@@ -245,11 +220,9 @@ def _convert(where, entry, res_w, res_h):
     if torso < 10:
         raise UserError(f'{where}: data_3d looks like metres (head-top to pelvis {torso:.3g}); the community files '
                         f'are in millimetres. Re-create the file in mm. {HINT}')
-    pos_3d = pos_3d / MM_PER_M
-    rel = pos_3d - pos_3d[:, ROOT:ROOT + 1]
-    rel[:, ROOT] = pos_3d[:, ROOT]
+    poses_3d = root_relative(pos_3d / MM_PER_M, ROOT)
     poses_2d = normalize_screen_coordinates(pos_2d, w=res_w, h=res_h)
-    return poses_2d.astype(np.float32), rel.astype(np.float32)
+    return poses_2d.astype(np.float32), poses_3d.astype(np.float32)
 
 
 def _array(where, entry, key, channels):

@@ -1,8 +1,9 @@
-"""The embedded "synthetic" dataset: a small, deterministic stand-in for Human3.6M (``-d synthetic``).
+"""The embedded "synthetic" dataset: a small, deterministic stand-in for Human3.6M.
 
-Human3.6M cannot be redistributed, so the project generates this dataset on first use, in exactly
-the file formats of the community Human3.6M files (see DESIGN.md), so that training, evaluation
-and rendering run on it unchanged:
+Human3.6M cannot be redistributed, so the project generates this dataset (source ``synthetic``)
+on first use, in exactly the file formats of the community Human3.6M files (see
+`common.data.h36m` and data/README.md), so that training, evaluation and rendering run on it
+unchanged:
 
 - ``data_3d_synthetic.npz``: ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}``,
   world coordinates in metres, z up, floor at z = 0, 50 fps, the 32-joint mocap skeleton.
@@ -18,8 +19,9 @@ Content: subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), each with their
 proportions; the 15 Human3.6M action names, each twice (``'Walking'`` and ``'Walking 1'``), 8-12 s
 per sequence: 210 sequences, about 105,000 frames. The motion is synthesised by
 `common.data.synthetic.motion` (a forward-kinematics skeleton driven by per-action key poses, gait
-cycles and gestures; see there). Everything derives from one seed: the same seed gives the same
-arrays and byte-identical files (zip members carry a fixed timestamp).
+cycles and gestures; see there), the detector errors by `common.data.synthetic.detector`.
+Everything derives from one seed: the same seed gives the same arrays and byte-identical files
+(zip members carry a fixed timestamp).
 
 THIS IS NOT HUMAN3.6M. The motions are hand-designed, simpler and far more regular than real
 human motion, and the detector noise is simulated. Errors measured on this dataset are useful to
@@ -33,18 +35,22 @@ from pathlib import Path
 import numpy as np
 
 from common.data.camera import load_h36m_cameras, project_world_to_pixels
+from common.data.layouts import H36M_17, H36M_32_TO_17
+from common.data.synthetic.actions import ACTIONS
+from common.data.synthetic.body import make_body
+from common.data.synthetic.detector import detector_like
+from common.data.synthetic.motion import synthesize_sequence
 from common.io.npz import save_npz
-from common.data.skeleton import H36M_REMOVED_JOINTS, h36m_skeleton_32
-from common.data.synthetic.motion import ACTIONS, make_body, synthesize_sequence
 
 SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
 # Overall body size of each subject (1.0 is about 1.75 m tall); segments vary around it.
 HEIGHT_SCALES = {'S1': 0.94, 'S5': 0.92, 'S6': 1.05, 'S7': 0.96, 'S8': 1.03, 'S9': 1.07, 'S11': 1.00}
 ACTION_NAMES = tuple(ACTIONS)
 REPETITIONS = 2
-FRAMES_RANGE = (400, 600)  # per sequence, 50 fps
-METADATA = {'layout_name': 'h36m', 'num_joints': 17,
-            'keypoints_symmetry': [[4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]]}
+FRAMES_RANGE = (400, 600)  # frames per sequence, at 50 fps (`common.data.synthetic.timeline.FPS`)
+# The ``metadata`` entry of the 2D files, as in the community Human3.6M files.
+METADATA = {'layout_name': H36M_17.name, 'num_joints': H36M_17.num_joints,
+            'keypoints_symmetry': [list(H36M_17.left), list(H36M_17.right)]}
 FILE_3D = 'data_3d_synthetic.npz'
 FILES_2D = {'gt': 'data_2d_synthetic_gt.npz', 'detected': 'data_2d_synthetic_detected.npz'}
 
@@ -52,11 +58,6 @@ FILES_2D = {'gt': 'data_2d_synthetic_gt.npz', 'detected': 'data_2d_synthetic_det
 def action_key(action, repetition):
     """Human3.6M-style key: the first repetition is the bare name, the second 'Name 1'."""
     return action if repetition == 0 else f'{action} {repetition}'
-
-
-def kept_joints():
-    """Indices of the 17 joints kept from the 32 (in the 32-joint numbering)."""
-    return h36m_skeleton_32().remove_joints(H36M_REMOVED_JOINTS)
 
 
 def subject_body(subject, seed=0):
@@ -90,10 +91,10 @@ def make_2d_keypoints(positions_3d, cameras, detector_noise, seed=0):
 
     positions_3d: ``{subject: {action: (N, 32, 3)}}`` world metres; cameras: as returned by
     `load_h36m_cameras` (``{subject: [4 camera dicts]}``). With ``detector_noise`` the keypoints
-    are corrupted like a detector's (see module docstring) and some sequences get 2-4 extra
+    are corrupted like a detector's (`common.data.synthetic.detector`) and some sequences get 2-4 extra
     frames. Returns ``{subject: {action: [4 x float32 (N, 17, 2)]}}`` pixels.
     """
-    kept = kept_joints()
+    kept = list(H36M_32_TO_17)
     out = {}
     for subject, actions in positions_3d.items():
         out[subject] = {}
@@ -107,51 +108,15 @@ def make_2d_keypoints(positions_3d, cameras, detector_noise, seed=0):
             for c_idx, cam in enumerate(cameras[subject]):
                 kp = project_world_to_pixels(pos17, cam)
                 if detector_noise:
-                    kp = _detector_like(_stream(seed, 'detector', subject, action, c_idx), kp, extra,
-                                        cam['res_w'], cam['res_h'])
+                    kp = detector_like(_stream(seed, 'detector', subject, action, c_idx), kp, extra,
+                                       cam['res_w'], cam['res_h'])
                 views.append(kp.astype(np.float32))
             out[subject][action] = views
     return out
 
 
-# 17-joint groups a detector confuses between left and right.
-_SWAPS = [((1, 2, 3), (4, 5, 6)), ((2, 3), (5, 6)), ((3,), (6,)),
-          ((14, 15, 16), (11, 12, 13)), ((15, 16), (12, 13)), ((16,), (13,))]
-# Typical jitter (pixels) per joint: the torso is found precisely, hands and feet less so.
-_JITTER = np.array([2.0, 2.5, 3.0, 3.5, 2.5, 3.0, 3.5, 2.0, 2.0, 2.5, 2.5, 2.5, 3.0, 4.0, 2.5, 3.0, 4.0])
-
-
-def _detector_like(rng, kp, extra, w, h):
-    """Corrupt clean keypoints (N, 17, 2) like a 2D detector; append `extra` frames."""
-    kp = kp.astype(np.float64)
-    if extra:
-        velocity = kp[-1] - kp[-2]
-        kp = np.concatenate([kp, kp[-1] + velocity * np.arange(1, extra + 1)[:, None, None]])
-    n = len(kp)
-    for _ in range(rng.poisson(1.5)):  # left/right confusions for a few frames
-        a, b = _SWAPS[int(rng.integers(len(_SWAPS)))]
-        start = int(rng.integers(0, n - 10))
-        stop = start + int(rng.integers(3, 11))
-        a, b = list(a), list(b)
-        kp[start:stop, a + b] = kp[start:stop, b + a]
-    # Jitter: white noise smoothed over a few frames, rescaled to unit variance.
-    kernel = np.exp(-0.5 * (np.arange(-4, 5) / 1.5) ** 2)
-    kernel /= np.linalg.norm(kernel)
-    white = rng.standard_normal((n + len(kernel) - 1, 17, 2))
-    jitter = sum(k * white[i:i + n] for i, k in enumerate(kernel))
-    kp += jitter * (_JITTER * rng.uniform(0.8, 1.2))[None, :, None]
-    # Outliers: a joint thrown tens of pixels away for 1-3 frames.
-    hits = np.argwhere(rng.random((n, 17)) < 0.004)
-    for frame, joint in hits:
-        angle = rng.uniform(0, 2 * np.pi)
-        offset = rng.uniform(20, 70) * np.array([np.cos(angle), np.sin(angle)])
-        kp[frame:frame + int(rng.integers(1, 4)), joint] += offset
-    kp[..., 0] = np.clip(kp[..., 0], 0, w)
-    kp[..., 1] = np.clip(kp[..., 1], 0, h)
-    return kp.astype(np.float32)
-
-
 def synthetic_paths(data_dir):
+    """Where the dataset files are in `data_dir`: ``{'3d': path, '2d': {'gt': path, 'detected': path}}``."""
     data_dir = Path(data_dir)
     return {'3d': data_dir / FILE_3D, '2d': {k: data_dir / v for k, v in FILES_2D.items()}}
 
@@ -171,7 +136,7 @@ def generate(data_dir, seed=0):
 def ensure_synthetic_dataset(data_dir, seed=0, progress=True):
     """Make sure the synthetic dataset files exist in `data_dir`, generating them if any is missing.
 
-    Returns ``{'3d': path, '2d': {'gt': path, 'detected': path}}``.
+    Returns `synthetic_paths` (data_dir).
     """
     paths = synthetic_paths(data_dir)
     if all(p.is_file() for p in [paths['3d'], *paths['2d'].values()]):

@@ -1,0 +1,115 @@
+"""Where the synthetic person goes: the capture area, and the root path integrated frame by frame.
+
+Positions are world (x, y) in metres on the floor; headings (yaw) in degrees, 0 facing world +y,
+positive turning left. People stay inside the Human3.6M capture area, seen whole by all four
+cameras.
+"""
+import math
+
+import numpy as np
+
+from common.data.synthetic.timeline import FPS
+
+AREA_CENTER = np.array([0.15, 0.45])
+STAND_RADII = np.array([0.40, 0.60])  # ellipse (x, y) for standing / seated actions
+WALK_ENDS = (np.array([0.0, -0.55]), np.array([0.3, 1.5]))  # walking goes back and forth
+WALKING = 0.05  # a commanded speed (m/s) above this means "walk"
+GOAL_REACHED = 0.3  # (m) back-and-forth walking turns round this close to an end
+SPOT_REACHED = 0.15  # (m) a stroll to a new standing spot stops this close to it
+MAX_TURN_RATE, TURN_ACCELERATION = 180.0, 900.0  # deg/s, deg/s^2
+
+
+def random_stand_point(rng):
+    """A random (x, y) inside the standing area (uniform over the ellipse)."""
+    r = math.sqrt(rng.uniform(0, 1))
+    a = rng.uniform(0, 2 * np.pi)
+    return AREA_CENTER + STAND_RADII * r * np.array([math.cos(a), math.sin(a)])
+
+
+def heading_to(px, py, to):
+    """Yaw (deg) to face point `to` from (px, py)."""
+    return math.degrees(math.atan2(-(to[0] - px), to[1] - py))
+
+
+def wrap_degrees(deg):
+    """An angle brought into [-180, 180)."""
+    return (deg + 180.0) % 360.0 - 180.0
+
+
+class _BackAndForth:
+    """Mode 'path': walk back and forth between the two ends of the walking area (turning at them),
+    the path moved sideways by `lateral` metres; start somewhere between the ends, facing one."""
+
+    def __init__(self, rng, lateral, speed_cmd):
+        side = np.array([1.0, -0.1])
+        self.ends = [tuple(e + rng.uniform(-0.12, 0.12, 2) + lateral * side) for e in WALK_ENDS]
+        u = rng.uniform(0.2, 0.8)
+        self.goal = int(rng.integers(2))
+        self.position = tuple(self.ends[1 - self.goal][k] * (1 - u) + self.ends[self.goal][k] * u
+                              for k in range(2))
+        self.heading = heading_to(*self.position, self.ends[self.goal])
+        self.speed = speed_cmd[0]
+
+    def target(self, i, px, py, h, cmd):
+        """(heading to steer to, speed to aim for) at frame i."""
+        if math.hypot(self.ends[self.goal][0] - px, self.ends[self.goal][1] - py) < GOAL_REACHED:
+            self.goal = 1 - self.goal
+        return (heading_to(px, py, self.ends[self.goal]) if cmd > WALKING else h), cmd
+
+
+class _StandAndStroll:
+    """Mode 'stand': stay put, facing a random base heading plus the ``face`` offset; whenever the
+    commanded speed rises above zero, walk towards a new random spot of the standing area."""
+
+    def __init__(self, rng, face_deg):
+        self.rng = rng
+        self.face_deg = face_deg
+        self.position = tuple(float(c) for c in random_stand_point(rng))
+        self.base = rng.uniform(-180, 180)
+        self.heading = self.base + face_deg[0]
+        self.speed = 0.0
+        self.moving = False
+        self.goal = None
+
+    def target(self, i, px, py, h, cmd):
+        if cmd > WALKING and not self.moving:
+            for _ in range(20):  # a new spot, not too close
+                self.goal = random_stand_point(self.rng)
+                if math.hypot(self.goal[0] - px, self.goal[1] - py) > 0.7:
+                    break
+        self.moving = cmd > WALKING
+        if self.moving and math.hypot(self.goal[0] - px, self.goal[1] - py) > SPOT_REACHED:
+            return heading_to(px, py, self.goal), cmd
+        return self.base + self.face_deg[i], (0.0 if self.moving else cmd)
+
+
+def locomotion(rng, speed_cmd, face_deg, mode, lateral=0.0):
+    """Integrate the root path: (root_xy (N, 2), yaw (N,) deg, speed (N,) m/s, yaw rate (N,) deg/s).
+
+    speed_cmd (N,) commanded speed (m/s), face_deg (N,) standing heading offset; mode 'path' or
+    'stand' (see `_BackAndForth` and `_StandAndStroll`). Heading changes with a limited, smoothed
+    turning rate; walking slows down in sharp turns.
+    """
+    n = len(speed_cmd)
+    dt = 1.0 / FPS
+    out = np.zeros((n, 5))  # x, y, yaw, speed, yaw rate
+    speed_cmd = [float(c) for c in speed_cmd]
+    face_deg = [float(f) for f in face_deg]
+    if mode == 'path':
+        steering = _BackAndForth(rng, lateral, speed_cmd)
+    else:
+        steering = _StandAndStroll(rng, face_deg)
+    (px, py), h, v = steering.position, steering.heading, steering.speed
+    w = 0.0  # yaw rate, deg/s
+    for i in range(n):
+        target, cmd = steering.target(i, px, py, h, speed_cmd[i])
+        err = wrap_degrees(target - h)
+        desired = min(max(6.0 * err, -MAX_TURN_RATE), MAX_TURN_RATE)
+        w += min(max(desired - w, -TURN_ACCELERATION * dt), TURN_ACCELERATION * dt)
+        h += w * dt
+        v += (cmd * max(0.5, math.cos(math.radians(min(abs(err), 90.0)))) - v) * min(1.0, dt / 0.25)
+        px -= v * dt * math.sin(math.radians(h))
+        py += v * dt * math.cos(math.radians(h))
+        out[i] = px, py, h, v, w
+    xy, yaw, speed, rate = out[:, :2], out[:, 2], out[:, 3], out[:, 4]
+    return xy, yaw, speed, rate
