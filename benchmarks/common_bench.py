@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: malloc tuning, matmul peak, MAC counting, synthetic inputs,
+"""Helpers shared by the benchmarks: malloc tuning, matmul peak, MACs, synthetic inputs,
 worker subprocesses, resource usage and table printing.
 
 Nothing here runs at import time except defining functions; torch is imported lazily where the
@@ -38,59 +38,12 @@ def matmul_peak_gflops(n=2048, repeats=7):
     return statistics.median(rates)
 
 
-def count_macs(model, fn):
-    """Multiply-accumulates done by `fn()` in `model`'s Linear, Conv1d and attention modules.
-
-    The same rules as `common.model.poseformer.macs_per_output_frame`: Linear ``in*out`` per token,
-    Conv1d ``in/groups*out*kernel`` per position, attention ``2*N*N*dim`` (q@k^T and attn@v) per
-    sample; norms, softmax, GELU and elementwise ops are not counted.
-    """
-    import torch
-    from torch import nn
-
-    from benchmarks.naive_reference import ExplicitAttention
-    from common.model.poseformer import _TimmAttention
-    total = [0]
-
-    def linear(mod, inputs, _out):
-        total[0] += inputs[0].numel() // mod.in_features * mod.in_features * mod.out_features
-
-    def conv1d(mod, _inputs, out):
-        total[0] += out.shape[0] * out.shape[2] * (mod.in_channels // mod.groups) * mod.out_channels \
-            * mod.kernel_size[0]
-
-    def attention(mod, inputs, _out):
-        batch, tokens, _ = inputs[0].shape
-        total[0] += 2 * batch * tokens * tokens * mod.num_heads * mod.head_dim
-
-    handles = []
-    for mod in model.modules():
-        if isinstance(mod, nn.Linear):
-            handles.append(mod.register_forward_hook(linear))
-        elif isinstance(mod, nn.Conv1d):
-            handles.append(mod.register_forward_hook(conv1d))
-        elif isinstance(mod, (_TimmAttention, ExplicitAttention)):
-            handles.append(mod.register_forward_hook(attention))
-    try:
-        with torch.no_grad():
-            fn()
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0]
-
-
 def model_macs(model):
-    """(spatial MACs per frame, temporal MACs per window, full-window MACs) of a PoseTransformer."""
-    import torch
-
-    from common.model.poseformer import macs_per_output_frame
-    j, c, f = model.num_joints, model.embed_dim_ratio, model.num_frame
-    spatial = count_macs(model, lambda: model.forward_spatial(torch.zeros(1, 1, j, model.in_chans)))
-    temporal = count_macs(model, lambda: model.forward_temporal(torch.zeros(1, f, j * c)))
-    full = macs_per_output_frame(model)
-    assert full == f * spatial + temporal, (full, spatial, temporal)
-    return spatial, temporal, full
+    """(spatial MACs per frame, temporal MACs per window, full-window MACs) of a PoseTransformer,
+    counted by the product's `common.model.complexity`."""
+    from common.model.complexity import macs_per_output_frame, stage_macs
+    spatial, temporal = stage_macs(model)
+    return spatial, temporal, macs_per_output_frame(model)
 
 
 def make_model(frames, seed=0, drop_path_rate=0.0, **config):

@@ -7,11 +7,11 @@
 Columns (default PoseFormer configuration: embedding 32 per joint, 4 + 4 blocks, 8 heads, random
 seeded weights, eval mode, fp32):
 
-* parameters: `common.model.poseformer.count_parameters`.
-* MACs per output frame, full window: `macs_per_output_frame` (forward hooks on one window; the
-  spatial stage runs on all F frames of the window, as a per-window model evaluates).
+* parameters: `common.model.complexity.count_parameters`.
+* MACs per output frame, full window: `common.model.complexity.macs_per_output_frame` (one window
+  counted; the spatial stage runs on all F frames of the window, as a per-window model evaluates).
 * MACs per output frame, our evaluation: the spatial stage on ONE frame plus the temporal stage
-  on one window, counted with the same hook rules (`count_macs`): `common.evaluation.predict_sequence`
+  on one window (`common.model.complexity.stage_macs`): `common.evaluation.predict_sequence`
   computes each frame's spatial features once and shares them between the F windows that contain
   it. "as run" adds what `predict_sequence` really recomputes: each batch of B windows embeds its
   B + F - 1 frames, so the F - 1 frames of overlap with the neighbouring batch are embedded twice.
@@ -20,13 +20,12 @@ seeded weights, eval mode, fp32):
   sequence (17 joints), TTA on and off, median over repeats (each repeat times the whole sequence;
   one untimed warm-up on 16 frames first; repeats interleave TTA on / off so load changes hit both).
 
-MAC rules (those of `macs_per_output_frame`): ``nn.Linear`` in*out per token, ``nn.Conv1d``
-in/groups*out*kernel per position, timm attention 2*N*N*dim (q @ k^T and attn @ v); norms,
-softmax, GELU and additions are not counted.
+MAC rules (`common.model.complexity`, PyTorch's FlopCounterMode / 2): ``nn.Linear`` in*out per
+token, ``nn.Conv1d`` in/groups*out*kernel per position, attention 2*N*N*dim (q @ k^T and
+attn @ v); norms, softmax, GELU and additions are not counted.
 """
 import argparse
 import datetime
-import math
 import os
 import platform
 import statistics
@@ -40,59 +39,15 @@ FRAMES = (9, 27, 81)
 LEFT, RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
 
 
-def count_macs(model, fn):
-    """Multiply-accumulates done by `fn()` in `model`'s Linear, Conv1d and attention modules."""
-    import torch
-    from torch import nn
-
-    from common.model.poseformer import _TimmAttention
-    total = [0]
-
-    def linear(mod, inputs, _out):
-        total[0] += inputs[0].numel() // mod.in_features * mod.in_features * mod.out_features
-
-    def conv1d(mod, _inputs, out):
-        total[0] += (out.shape[0] * out.shape[2] * (mod.in_channels // mod.groups) * mod.out_channels
-                     * mod.kernel_size[0])
-
-    def attention(mod, inputs, _out):
-        batch, tokens, _ = inputs[0].shape
-        total[0] += 2 * batch * tokens * tokens * mod.num_heads * mod.head_dim
-
-    handles = []
-    for mod in model.modules():
-        if isinstance(mod, nn.Linear):
-            handles.append(mod.register_forward_hook(linear))
-        elif isinstance(mod, nn.Conv1d):
-            handles.append(mod.register_forward_hook(conv1d))
-        elif isinstance(mod, _TimmAttention):
-            handles.append(mod.register_forward_hook(attention))
-    try:
-        with torch.no_grad():
-            fn()
-    finally:
-        for h in handles:
-            h.remove()
-    return total[0]
-
-
-def stage_macs(model):
-    """(spatial stage MACs for one frame, temporal stage MACs for one window) of a PoseTransformer."""
-    import torch
-    param = next(model.parameters())
-    j, c, f = model.num_joints, model.embed_dim_ratio, model.num_frame
-    spatial = count_macs(model, lambda: model.forward_spatial(
-        torch.zeros(1, 1, j, model.in_chans, dtype=param.dtype, device=param.device)))
-    temporal = count_macs(model, lambda: model.forward_temporal(
-        torch.zeros(1, f, j * c, dtype=param.dtype, device=param.device)))
-    return spatial, temporal
-
-
 def evaluation_macs_as_run(spatial, temporal, frames, length, batch_size):
-    """MACs per output frame of `predict_sequence` on a `length`-frame video (no TTA), batch overlap included."""
+    """MACs per output frame of `predict_sequence` on a `length`-frame video (no TTA), padding included.
+
+    Every padded frame is embedded once (chunks of `batch_size` windows hand their last 2 * pad frames'
+    features to the next chunk), so the batch size no longer adds work; it stays an argument because
+    the table states the protocol it was measured with.
+    """
     pad = (frames - 1) // 2
-    batches = math.ceil(length / batch_size)
-    embedded = length + batches * 2 * pad
+    embedded = length + 2 * pad
     return (embedded * spatial + length * temporal) / length
 
 
@@ -127,7 +82,8 @@ def measure(frames_list, length, repeats, batch_size, device, seed=0, log=print)
 
     from common.data.types import Symmetry
     from common.evaluation import predict_sequence
-    from common.model.poseformer import PoseTransformer, count_parameters, macs_per_output_frame
+    from common.model.complexity import count_parameters, macs_per_output_frame, stage_macs
+    from common.model.poseformer import PoseTransformer
     symmetry = Symmetry(LEFT, RIGHT, LEFT, RIGHT)
     poses = smooth_sequence(length, seed=seed)
     rows = []
@@ -174,7 +130,7 @@ def _rate(values):
 def format_table(rows):
     header = ['Frames', 'Parameters', 'MACs / output frame, full window (`macs_per_output_frame`)',
               'MACs / output frame, our evaluation (spatial once per frame)',
-              'our evaluation, as run (batch overlap)', 'frames/s, TTA on: median (min–max)',
+              'our evaluation, as run (padding included)', 'frames/s, TTA on: median (min–max)',
               'frames/s, TTA off: median (min–max)']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '|'.join(['---:'] * len(header)) + '|']
     for r in rows:

@@ -1,5 +1,6 @@
-"""Tests for common/io/checkpoint.py: release layout, secure loading, strict report, atomic save,
-RNG state."""
+"""Tests for checkpoints: release layout and secure loading (common/io/checkpoint.py), strict loading
+with a report (common/model/release.py), the run's model configuration (common/model/loading.py),
+atomic save and RNG state (common/io/rng.py)."""
 
 import io
 import os
@@ -12,11 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from common.io.checkpoint import (capture_rng_state, checkpoint_model_config, infer_model_config,
-                               load_checkpoint, load_model_weights, restore_rng_state,
-                               save_checkpoint, strip_module_prefix)
 from common.errors import UserError
-from common.model.poseformer import PoseTransformer, model_config
+from common.io.checkpoint import load_checkpoint, save_checkpoint
+from common.io.rng import capture_rng_state, restore_rng_state
+from common.model.config import ModelConfig
+from common.model.loading import model_for_run, resolve_model_config
+from common.model.poseformer import PoseTransformer
+from common.model.release import load_model_weights, settings_from_weights, strip_module_prefix
 
 
 def small_model(frames=9, seed=0):
@@ -53,10 +56,9 @@ def test_release_layout_loads_strictly_and_reproduces_outputs(tmp_path):
     assert isinstance(ckpt["random_state"], np.random.RandomState)
     assert ckpt["random_state"].randint(0, 10**6, 5).tolist() == \
         np.random.RandomState(1234).randint(0, 10**6, 5).tolist()
-    cfg = infer_model_config(ckpt["model_pos"])
-    assert cfg["num_frame"] == 9 and cfg["num_joints"] == 17 and cfg["embed_dim_ratio"] == 8
-    assert cfg["depth"] == 2 and cfg["in_chans"] == 2 and cfg["mlp_ratio"] == 2.0
-    assert cfg["qkv_bias"] is True and cfg["num_heads"] == 8
+    cfg = settings_from_weights(ckpt["model_pos"])
+    assert cfg == {"num_frame": 9, "num_joints": 17, "in_chans": 2, "embed_dim_ratio": 8, "depth": 2,
+                   "mlp_ratio": 2.0, "qkv_bias": True}     # no num_heads: the shapes do not show it
 
     fresh = PoseTransformer(**{**cfg, "num_heads": 2}).eval()
     load_model_weights(fresh, ckpt["model_pos"], str(path))
@@ -162,10 +164,14 @@ def test_missing_truncated_and_wrong_content(tmp_path):
 def test_frame_mismatch_message(tmp_path):
     sd = {"module." + k: v for k, v in small_model(27).state_dict().items()}
     with pytest.raises(UserError) as err:
-        load_model_weights(small_model(9), sd, "ckpt27.bin", frames_flag_given=True)
-    msg = str(err.value)
-    assert "ckpt27.bin" in msg and "27 frames" in msg and "-f 9" in msg and "-f 27" in msg
-    assert "1\u00d727\u00d7136" in msg
+        load_model_weights(small_model(9), sd, "ckpt27.bin", frames_given=True)
+    assert err.value.setting == "number_of_frames"
+    assert err.value.describe({"number_of_frames": "--number-of-frames"}) == (
+        "--number-of-frames 9: checkpoint ckpt27.bin was trained with 27 frames (Temporal_pos_embed "
+        "1\u00d727\u00d7136); ask for 27 frames or leave the number of frames unset to follow the checkpoint")
+    with pytest.raises(UserError, match="built for 9 frames; build it with 27 frames") as err:
+        load_model_weights(small_model(9), sd, "ckpt27.bin")
+    assert err.value.setting is None
 
 
 def test_mismatch_report_lists_keys_by_name():
@@ -185,25 +191,24 @@ def test_mismatch_report_lists_keys_by_name():
 
 def test_saved_file_is_plain_and_prefixed(tmp_path):
     model = small_model(9).eval()
-    wrapped = torch.nn.DataParallel(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     model(torch.randn(1, 9, 17, 2)).sum().backward()
     optimizer.step()
+    wrapped = torch.nn.DataParallel(model)   # where CUDA is present, this moves the model there
     path = tmp_path / "sub" / "epoch_1.bin"
     save_checkpoint(path, epoch=1, lr=1e-3, model=wrapped, optimizer=optimizer,
-                    config=model_config(model),
+                    config=wrapped.module.config,
                     rng_state=capture_rng_state(np.random.RandomState(3)),
                     extra={"history": {"train": [0.1]}, "best_valid": float("inf")})
     raw = torch.load(path, weights_only=True)  # no allow-list needed
     assert set(raw) == {"epoch", "lr", "optimizer", "model_pos", "config", "rng_state", "extra"}
     assert all(k.startswith("module.") and not k.startswith("module.module.")
                for k in raw["model_pos"])
-    assert raw["config"]["num_frame"] == 9 and raw["config"]["num_heads"] == 2
-    assert checkpoint_model_config(raw)["num_heads"] == 2
+    assert raw["config"] == dict(model.config) and raw["config"]["num_heads"] == 2
     fresh = PoseTransformer(**raw["config"]).eval()
     load_model_weights(fresh, load_checkpoint(path)["model_pos"], str(path))
     x = torch.randn(2, 9, 17, 2)
-    torch.testing.assert_close(fresh(x), model(x), atol=0, rtol=0)
+    torch.testing.assert_close(fresh(x), model.cpu()(x), atol=0, rtol=0)
     assert [p.name for p in path.parent.iterdir()] == ["epoch_1.bin"]
 
 
@@ -261,3 +266,59 @@ def test_rng_round_trip_through_a_file(tmp_path):
     assert other_legacy.rand(4).tolist() == expected_legacy
     with pytest.raises(ValueError, match="sampler"):
         restore_rng_state(loaded["rng_state"], np.random.RandomState(0))
+
+
+def test_unwritable_checkpoint_folder_is_a_user_error(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UserError, match="cannot write the checkpoint") as err:
+        save_checkpoint(tmp_path / "file" / "a.bin", epoch=0, lr=0.1, model=small_model(9), optimizer=None,
+                        config={})
+    assert err.value.setting == "checkpoint" and err.value.message.startswith(str(tmp_path / "file" / "a.bin"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the model of a run: requested settings vs a checkpoint
+
+REQUESTED = ModelConfig(num_frame=81, embed_dim_ratio=32, depth=4, num_heads=4, drop_rate=0.05, drop_path_rate=0.1)
+
+
+def test_no_checkpoint_builds_the_request_from_the_seed():
+    assert resolve_model_config(REQUESTED, None, frames_given=False) == REQUESTED
+    small = REQUESTED.replace(num_frame=9, embed_dim_ratio=8, depth=1)
+    model = model_for_run(small, None, None, frames_given=False, seed=5)
+    torch.manual_seed(5)
+    same = PoseTransformer(**small)
+    assert model.config == small
+    for (name, a), b in zip(model.state_dict().items(), same.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_release_file_fixes_the_architecture_but_not_the_head_count(tmp_path):
+    model = small_model(9).eval()                       # 2 heads; the file cannot tell
+    release = release_layout(model)
+    resolved = resolve_model_config(REQUESTED, release, frames_given=False, checkpoint_name="r.bin")
+    assert resolved == REQUESTED.replace(num_frame=9, embed_dim_ratio=8, depth=2)    # heads 4, dropout as asked
+    built = model_for_run(REQUESTED.replace(num_heads=2), release, "r.bin", frames_given=False, seed=0).eval()
+    x = torch.randn(2, 9, 17, 2)
+    torch.testing.assert_close(built(x), model(x), atol=0, rtol=0)
+    with pytest.raises(UserError) as err:              # c = 8 cannot be split into 16 heads
+        resolve_model_config(REQUESTED.replace(num_heads=16), release, False, "r.bin")
+    assert err.value.setting == "num_heads" and err.value.message.startswith("16: checkpoint r.bin has 8 channels")
+
+
+def test_our_files_keep_their_head_count(tmp_path):
+    model = small_model(9).eval()
+    path = tmp_path / "ours.bin"
+    save_checkpoint(path, epoch=1, lr=0.1, model=model, optimizer=None, config=model.config)
+    ours = load_checkpoint(path)
+    resolved = resolve_model_config(REQUESTED.replace(num_heads=8), ours, frames_given=False)
+    assert resolved.num_heads == 2 and resolved.num_frame == 9 and resolved.drop_rate == 0.05
+
+
+def test_requested_frames_that_differ_from_the_checkpoint_are_reported():
+    release = release_layout(small_model(9))
+    assert resolve_model_config(REQUESTED, release, frames_given=True).num_frame == 81
+    with pytest.raises(UserError) as err:
+        model_for_run(REQUESTED.replace(num_heads=2), release, "r.bin", frames_given=True, seed=0)
+    assert err.value.setting == "number_of_frames" and "-f" not in err.value.message
+    assert err.value.message.startswith("81: checkpoint r.bin was trained with 9 frames")

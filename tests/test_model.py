@@ -1,10 +1,13 @@
-"""Tests for common/model/poseformer.py: official parameter layout, attention, per-frame split."""
+"""Tests for common/model/: the official parameter layout, attention, the per-frame split, the
+model configuration and the complexity counters."""
 
 import pytest
 import torch
 
-from common.model.poseformer import (PoseTransformer, count_parameters, macs_per_output_frame,
-                                     model_config)
+from cli.arguments import parse_args
+from common.model.complexity import count_parameters, macs_per_output_frame
+from common.model.config import ModelConfig
+from common.model.poseformer import PoseTransformer
 
 
 def tiny(**kw):
@@ -85,8 +88,8 @@ def test_output_shape_and_config_round_trip():
     m = tiny().eval()
     x = torch.randn(4, 3, 5, 2)
     assert m(x).shape == (4, 1, 5, 3)
-    cfg = model_config(m)
-    assert cfg["num_frame"] == 3 and cfg["embed_dim_ratio"] == 8 and cfg["depth"] == 2
+    cfg = m.config
+    assert cfg.num_frame == 3 and cfg["embed_dim_ratio"] == 8 and cfg["depth"] == 2
     assert all(isinstance(v, (int, float, bool, type(None))) for v in cfg.values())
     rebuilt = PoseTransformer(**cfg)
     rebuilt.load_state_dict(m.state_dict())  # same structure
@@ -185,3 +188,43 @@ def test_mac_counter_matches_hand_count():
 def test_mac_counter_grows_with_frames():
     assert macs_per_output_frame(PoseTransformer(num_frame=27)) > \
         macs_per_output_frame(PoseTransformer(num_frame=9))
+
+
+def test_config_is_stored_as_the_plain_dict_checkpoints_hold():
+    cfg = ModelConfig(num_frame=27, num_heads=4)
+    stored = dict(cfg)
+    assert list(stored) == ["num_frame", "num_joints", "in_chans", "embed_dim_ratio", "depth", "num_heads",
+                            "mlp_ratio", "qkv_bias", "qk_scale", "drop_rate", "attn_drop_rate", "drop_path_rate"]
+    assert stored == cfg.to_dict() and stored["qk_scale"] is None and stored["num_heads"] == 4
+    assert ModelConfig.from_dict(stored) == cfg
+    assert PoseTransformer(**cfg).config == cfg
+    assert ModelConfig.from_dict({"num_frame": 9.0, "depth": 2}) == ModelConfig(num_frame=9, depth=2)
+    with pytest.raises(ValueError, match="heads_count"):
+        ModelConfig.from_dict({"heads_count": 4})
+    with pytest.raises(ValueError, match="qk_scale"):
+        ModelConfig.from_dict({"qk_scale": 0.1})
+    with pytest.raises(ValueError, match="divisible"):
+        ModelConfig(embed_dim_ratio=32, num_heads=5)
+
+
+def test_config_defaults_are_a_default_run():
+    args = parse_args([])
+    assert ModelConfig() == ModelConfig(num_frame=81, embed_dim_ratio=args.embed_dim_ratio, depth=args.depth,
+                                        num_heads=args.num_heads, drop_rate=args.dropout,
+                                        drop_path_rate=args.drop_path)
+    assert args.number_of_frames is None          # "not given": a run then builds 81 frames
+
+
+def test_mac_counter_counts_fused_and_explicit_attention_alike():
+    m = tiny(num_frame=5)
+    fused = macs_per_output_frame(m)
+    for blk in list(m.Spatial_blocks) + list(m.blocks):
+        blk.attn.fused_attn = False               # softmax(q @ k^T) @ v written out: plain matmuls
+    assert macs_per_output_frame(m) == fused
+
+
+def test_quick_start_model_complexity_as_printed():
+    model = PoseTransformer(num_frame=9, embed_dim_ratio=16, depth=2)
+    assert f"{count_parameters(model):,} parameters, {macs_per_output_frame(model) / 1e9:.3f} GMACs" == \
+        "1,211,997 parameters, 0.012 GMACs"
+    assert macs_per_output_frame(model) == 11_556_192     # what the forward-hook counter gave

@@ -13,7 +13,7 @@ Stages (c = ``embed_dim_ratio``):
   frames as channels), then ``LayerNorm + Linear(J*c -> J*3)``.
 
 Parameter names and shapes are those of the official release, so its ``model_pos`` state_dict
-(once the ``module.`` prefix is stripped, see ``common.io.checkpoint``) loads with ``strict=True``.
+(once the ``module.`` prefix is stripped, see ``common.model.release``) loads with ``strict=True``.
 The transformer blocks are ``timm.models.vision_transformer.Block`` (parameter names ``norm1``,
 ``attn.qkv``, ``attn.proj``, ``norm2``, ``mlp.fc1``, ``mlp.fc2``; GELU; fused
 ``F.scaled_dot_product_attention`` when timm enables it).
@@ -26,20 +26,13 @@ windows of cached features.
 from functools import partial
 
 import torch
-from torch import nn
+from einops import rearrange
 from timm.models.vision_transformer import Block
+from torch import nn
 
-try:  # timm >= 0.9 keeps the attention class in timm.layers; Block builds one of these
-    from timm.layers import Attention as _TimmAttention
-except ImportError:  # pragma: no cover - older timm
-    from timm.models.vision_transformer import Attention as _TimmAttention
+from common.model.config import ModelConfig
 
-__all__ = [
-    "PoseTransformer",
-    "model_config",
-    "count_parameters",
-    "macs_per_output_frame",
-]
+__all__ = ["PoseTransformer"]
 
 
 class PoseTransformer(nn.Module):
@@ -63,9 +56,13 @@ class PoseTransformer(nn.Module):
         norm_layer: norm constructor for the blocks and the two stage norms; default
             ``partial(nn.LayerNorm, eps=1e-6)``. It is not recorded in ``config``.
 
+    The keyword defaults are the official release's (``num_frame=9``, ``drop_path_rate=0.2``);
+    a run's defaults are `ModelConfig`'s. Build from a config with ``PoseTransformer(**config)``.
+
     Attributes:
-        config: plain dict of the constructor arguments (except ``norm_layer``), enough to
-            rebuild the model with ``PoseTransformer(**config)``.
+        config: the `ModelConfig` of the constructor arguments (except ``norm_layer``); it is
+            also a mapping, so ``PoseTransformer(**model.config)`` rebuilds the model and
+            ``dict(model.config)`` is the plain dict stored in checkpoints.
     """
 
     def __init__(self, num_frame=9, num_joints=17, in_chans=2, embed_dim_ratio=32, depth=4,
@@ -76,44 +73,37 @@ class PoseTransformer(nn.Module):
             raise ValueError(
                 f"PoseTransformer: qk_scale={qk_scale!r} is not supported; the attention scale is "
                 "always head_dim ** -0.5 (qk_scale=None), which is what the released models use")
-        c = int(embed_dim_ratio)
-        width = int(num_joints) * c
-        for dim, what in ((c, "embed_dim_ratio"), (width, "num_joints*embed_dim_ratio")):
-            if dim % num_heads:
-                raise ValueError(f"PoseTransformer: {what}={dim} is not divisible by "
-                                 f"num_heads={num_heads}")
+        self.config = cfg = ModelConfig(
+            num_frame=num_frame, num_joints=num_joints, in_chans=in_chans,
+            embed_dim_ratio=embed_dim_ratio, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
+            qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+            drop_path_rate=drop_path_rate)
         norm_layer = norm_layer or partial(nn.LayerNorm, eps=1e-6)
+        self.num_frame = cfg.num_frame
+        self.num_joints = cfg.num_joints
+        self.in_chans = cfg.in_chans
+        self.embed_dim_ratio = c = cfg.embed_dim_ratio
+        width = cfg.num_joints * c
 
-        self.config = {
-            "num_frame": int(num_frame), "num_joints": int(num_joints),
-            "in_chans": int(in_chans), "embed_dim_ratio": c, "depth": int(depth),
-            "num_heads": int(num_heads), "mlp_ratio": float(mlp_ratio),
-            "qkv_bias": bool(qkv_bias), "qk_scale": None, "drop_rate": float(drop_rate),
-            "attn_drop_rate": float(attn_drop_rate), "drop_path_rate": float(drop_path_rate),
-        }
-        self.num_frame = int(num_frame)
-        self.num_joints = int(num_joints)
-        self.in_chans = int(in_chans)
-        self.embed_dim_ratio = c
+        self.Spatial_patch_to_embedding = nn.Linear(cfg.in_chans, c)
+        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, cfg.num_joints, c))     # (1, J, c)
+        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, cfg.num_frame, width))  # (1, F, J*c)
+        self.pos_drop = nn.Dropout(p=cfg.drop_rate)
 
-        self.Spatial_patch_to_embedding = nn.Linear(in_chans, c)
-        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, num_joints, c))
-        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, num_frame, width))
-        self.pos_drop = nn.Dropout(p=drop_rate)
-
-        drop_path = [float(r) for r in torch.linspace(0, drop_path_rate, depth)]
+        drop_path = [float(r) for r in torch.linspace(0, cfg.drop_path_rate, cfg.depth)]
 
         def make_block(dim, i):
-            return Block(dim=dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
-                         proj_drop=drop_rate, attn_drop=attn_drop_rate, drop_path=drop_path[i],
+            return Block(dim=dim, num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio,
+                         qkv_bias=cfg.qkv_bias, proj_drop=cfg.drop_rate,
+                         attn_drop=cfg.attn_drop_rate, drop_path=drop_path[i],
                          norm_layer=norm_layer)
 
-        self.Spatial_blocks = nn.ModuleList([make_block(c, i) for i in range(depth)])
-        self.blocks = nn.ModuleList([make_block(width, i) for i in range(depth)])
+        self.Spatial_blocks = nn.ModuleList([make_block(c, i) for i in range(cfg.depth)])
+        self.blocks = nn.ModuleList([make_block(width, i) for i in range(cfg.depth)])
         self.Spatial_norm = norm_layer(c)
         self.Temporal_norm = norm_layer(width)
-        self.weighted_mean = nn.Conv1d(in_channels=num_frame, out_channels=1, kernel_size=1)
-        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, num_joints * 3))
+        self.weighted_mean = nn.Conv1d(in_channels=cfg.num_frame, out_channels=1, kernel_size=1)
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, cfg.num_joints * 3))
 
     def forward_spatial(self, x):
         """Spatial stage: ``(B, F, J, C_in)`` keypoints -> ``(B, F, J*c)`` frame features.
@@ -125,14 +115,14 @@ class PoseTransformer(nn.Module):
             raise ValueError(
                 f"PoseTransformer.forward_spatial: expected input (B, F, {self.num_joints}, "
                 f"{self.in_chans}), got {tuple(x.shape)}")
-        b, f, j, ch = x.shape
-        x = x.reshape(b * f, j, ch)                       # (B*F, J, C_in)
+        frames = x.shape[1]
+        x = rearrange(x, 'b f j c -> (b f) j c')          # every frame on its own: (B*F, J, C_in)
         x = self.Spatial_patch_to_embedding(x)            # (B*F, J, c)
         x = self.pos_drop(x + self.Spatial_pos_embed)
         for blk in self.Spatial_blocks:
             x = blk(x)
         x = self.Spatial_norm(x)
-        return x.reshape(b, f, j * self.embed_dim_ratio)  # joint-major: '(b f) j c -> b f (j c)'
+        return rearrange(x, '(b f) j c -> b f (j c)', f=frames)  # joint-major frame tokens
 
     def forward_temporal(self, feats):
         """Temporal stage: ``(B, F, J*c)`` frame features -> ``(B, 1, J, 3)`` centre-frame pose."""
@@ -141,88 +131,16 @@ class PoseTransformer(nn.Module):
             raise ValueError(
                 f"PoseTransformer.forward_temporal: expected features (B, {self.num_frame}, "
                 f"{width}), got {tuple(feats.shape)}")
-        b = feats.shape[0]
         x = self.pos_drop(feats + self.Temporal_pos_embed)  # (B, F, J*c)
         for blk in self.blocks:
             x = blk(x)
         x = self.Temporal_norm(x)
         x = self.weighted_mean(x)                           # frames are channels: (B, 1, J*c)
         x = self.head(x)                                    # (B, 1, J*3)
-        return x.reshape(b, 1, self.num_joints, 3)
+        return rearrange(x, 'b 1 (j xyz) -> b 1 j xyz', xyz=3)
 
     def forward(self, x):
         """``(B, F, J, C_in)`` -> ``(B, 1, J, 3)``: ``forward_temporal(forward_spatial(x))``."""
         return self.forward_temporal(self.forward_spatial(x))
 
 
-def _unwrap(model):
-    """The PoseTransformer inside a DataParallel / DistributedDataParallel wrapper (or itself)."""
-    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
-        model = model.module
-    return model
-
-
-def model_config(model):
-    """A copy of ``model.config`` (plain dict of constructor args); unwraps DDP/DataParallel."""
-    return dict(_unwrap(model).config)
-
-
-def count_parameters(model, trainable_only=False):
-    """Number of parameter elements (all, or only those with ``requires_grad``)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-def macs_per_output_frame(model):
-    """Multiply-accumulates to predict one output frame from one window of F input frames.
-
-    Measured by running one window (batch 1) through the model with forward hooks:
-    ``nn.Linear`` counts ``in * out`` per token, ``nn.Conv1d`` counts
-    ``in/groups * out * kernel`` per output position, and every timm attention module adds its
-    two matmuls ``q @ k^T`` and ``attn @ v`` (``2 * N * N * attn_dim`` for N tokens). Norms,
-    softmax, GELU, additions and dropout are not counted. The whole window is counted, i.e. the
-    spatial stage for all F frames (no reuse of per-frame features across windows).
-
-    Args:
-        model: a PoseTransformer (possibly DDP/DataParallel-wrapped); F is its ``num_frame``.
-
-    Returns:
-        int, MACs for one output frame.
-    """
-    net = _unwrap(model)
-    total = [0]
-
-    def linear_hook(mod, inputs, _out):
-        tokens = inputs[0].numel() // mod.in_features
-        total[0] += tokens * mod.in_features * mod.out_features
-
-    def conv1d_hook(mod, _inputs, out):
-        batch, _, length = out.shape
-        per_pos = (mod.in_channels // mod.groups) * mod.out_channels * mod.kernel_size[0]
-        total[0] += batch * length * per_pos
-
-    def attention_hook(mod, inputs, _out):
-        batch, tokens, _ = inputs[0].shape
-        attn_dim = mod.num_heads * mod.head_dim
-        total[0] += 2 * batch * tokens * tokens * attn_dim  # q @ k^T and attn @ v
-
-    handles = []
-    for mod in net.modules():
-        if isinstance(mod, nn.Linear):
-            handles.append(mod.register_forward_hook(linear_hook))
-        elif isinstance(mod, nn.Conv1d):
-            handles.append(mod.register_forward_hook(conv1d_hook))
-        elif isinstance(mod, _TimmAttention):
-            handles.append(mod.register_forward_hook(attention_hook))
-    was_training = net.training
-    param = next(net.parameters())
-    try:
-        net.eval()
-        with torch.no_grad():
-            x = torch.zeros(1, net.num_frame, net.num_joints, net.in_chans,
-                            dtype=param.dtype, device=param.device)
-            net(x)
-    finally:
-        for h in handles:
-            h.remove()
-        net.train(was_training)
-    return total[0]
