@@ -89,17 +89,18 @@ def plot_training_curves(history, out_dir, filename='loss_3d.png', title=None):
 # ------------------------------------------------------------------------------- per-action chart
 
 def load_results_json(path):
-    """A ``--results-json`` file as a dict; UserError when it is missing or is not one."""
+    """A results file (as an evaluation writes it) as a dict; UserError when it is missing or is not one."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f'{path}: results file not found; write one with run_poseformer.py ... --results-json {path}')
+        raise UserError(f'{path}: results file not found (an evaluation writes one when given a path for its '
+                        'JSON results)')
     try:
         results = json.loads(path.read_text(encoding='utf-8'))
     except (ValueError, UnicodeDecodeError) as exc:
         raise UserError(f'{path}: not a JSON results file ({exc})') from None
     if not isinstance(results, dict) or not isinstance(results.get('per_action'), dict) or not results['per_action']:
-        raise UserError(f'{path}: no "per_action" errors in this file; it should be written by run_poseformer.py '
-                        '--results-json on a dataset with 3D ground truth')
+        raise UserError(f'{path}: no "per_action" errors in this file; give the results file of an evaluation on '
+                        'a dataset with 3D ground truth')
     return results
 
 
@@ -182,36 +183,6 @@ def _default_title(results):
         parts.append(f'{frames} frames')
     described = ', '.join(str(p) for p in parts if p)
     return 'Per-action error (action-wise average at right)' + (f': {described}' if described else '')
-
-
-def plot_results_main(argv=None):
-    """``python tools/plot_results.py RESULTS.json [-o OUT.png] [--no-paper] ...``; returns the exit status."""
-    import argparse
-    import sys
-    parser = argparse.ArgumentParser(prog='plot_results.py',
-                                     description='Bar chart of Protocol #1 / #2 per action from a --results-json file, '
-                                                 "beside the PoseFormer paper's numbers when it reports them.")
-    parser.add_argument('results', help='JSON written by run_poseformer.py --results-json')
-    parser.add_argument('-o', '--output', help='PNG to write (default: next to the JSON, <name>_per_action.png)')
-    parser.add_argument('--no-paper', action='store_true', help="leave out the paper's numbers")
-    parser.add_argument('--dataset', help="paper lookup: dataset (default: the run's -d)")
-    parser.add_argument('--keypoints', help="paper lookup: keypoints (default: the run's -k)")
-    parser.add_argument('--frames', type=int, help="paper lookup: frames (default: the model's)")
-    parser.add_argument('--title', help='figure title')
-    args = parser.parse_args(argv)
-    try:
-        results = load_results_json(args.results)
-        paper = None if args.no_paper else paper_reference(results, args.dataset, args.keypoints, args.frames)
-        out = args.output or str(Path(args.results).with_suffix('')) + '_per_action.png'
-        if not out.lower().endswith('.png'):
-            raise UserError(f'-o {out}: the chart is written as PNG; give a name ending in .png')
-        plot_per_action(results, out, paper=paper, title=args.title)
-    except UserError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    compared = ', '.join(sorted(paper)) if paper else 'none'
-    print(f'Wrote {out} (paper numbers shown: {compared})')
-    return 0
 
 
 # ------------------------------------------------------------------------------- skeleton drawing

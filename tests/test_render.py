@@ -1,17 +1,23 @@
 """--render / --viz-export: frame counts and picture sizes, GIF / MP4 writing, video backgrounds, errors."""
+import re
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from common.render import animation as render
-from cli.arguments import parse_args
 from common.data.camera import load_h36m_cameras, world_to_camera
+from common.data.sources import DataConfig, load_bundle
 from common.errors import UserError
-from common.data.types import Symmetry
+from common.evaluation import EvalOptions
 from common.model.poseformer import PoseTransformer
 from common.io.npz import save_npz
-from common.render.animation import GifWriter, VideoReader, poses_for_display, render_from_args, select_frames
+from common.render import writers
+from common.render.animation import display_azimuth, poses_for_display
+from common.render.sequence import RenderConfig, render_from_config, select_frames
+from common.render.video import VideoReader
+from common.render.writers import gif_writer
 from run_poseformer import main
 from tests.h36m_fixtures import write_h36m_fixture
 from tests.checkpoint_fixtures import CONFIG, write_release_checkpoint
@@ -19,6 +25,7 @@ from tests.checkpoint_fixtures import CONFIG, write_release_checkpoint
 LEFT, RIGHT = [4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16]
 CUSTOM_W, CUSTOM_H = 320, 240
 CUSTOM_FRAMES = 12
+OPTIONS = EvalOptions(tta=False, progress=False)
 
 
 def standing_pose_pixels(width, height):
@@ -53,16 +60,15 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def h36m_bundle(workspace):
-    from common.data.sources import load_bundle
     root, model = workspace
-    bundle = load_bundle(parse_args(['--data-dir', str(root), '-k', 'gt', '-ste', 'S9', '-a', 'Walking']),
-                         need_train=False)
-    symmetry = Symmetry(bundle.kps_left, bundle.kps_right, bundle.joints_left, bundle.joints_right)
-    return bundle, model, symmetry
+    bundle = load_bundle(DataConfig(keypoints='gt', data_dir=str(root), subjects_test=('S9',), actions=('Walking',),
+                                    need_train=False))
+    return bundle, model
 
 
-def viz_args(root, *extra):
-    return parse_args(['--data-dir', str(root), '-k', 'gt', '--no-tta', '--progress', 'off', '--render'] + list(extra))
+def render(bundle, model, result=None, **settings):
+    """render_from_config with RenderConfig(**settings), on the CPU, without flip augmentation."""
+    render_from_config(RenderConfig(**settings), model, bundle, 'cpu', OPTIONS, result, log=lambda *a, **k: None)
 
 
 def gif_info(path):
@@ -88,31 +94,41 @@ def test_cli_render_gif_and_export(workspace, capsys):
 
 def test_downsample_skip_size_and_reused_prediction(workspace, h36m_bundle):
     root, _ = workspace
-    bundle, model, symmetry = h36m_bundle
+    bundle, model = h36m_bundle
     out = root / 'down.gif'
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-output', str(out),
-                    '--viz-downsample', '2', '--viz-skip', '55', '--viz-size', '2')
-    render_from_args(args, model, bundle, symmetry, 'cpu', None)
+    render(bundle, model, viz_subject='S9', viz_action='Walking', viz_output=str(out), viz_downsample=2, viz_skip=55,
+           viz_size=2)
     n = len(bundle.test[0].poses_2d)                  # S9 Walking camera 0: 63 frames
     assert gif_info(out) == (len(range(55, n, 2)), (600, 200))
     with Image.open(out) as image:
         assert image.info['duration'] == 40           # 50 fps / 2 = 25 fps
+        assert image.info['loop'] == 0                # loops forever
     limited = root / 'limited.gif'
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-output', str(limited),
-                    '--viz-downsample', '2', '--viz-limit', '3', '--viz-size', '1', '--viz-no-ground-truth')
-    render_from_args(args, model, bundle, symmetry, 'cpu', None)
+    render(bundle, model, viz_subject='S9', viz_action='Walking', viz_output=str(limited), viz_downsample=2,
+           viz_limit=3, viz_size=1, viz_no_ground_truth=True)
     assert gif_info(limited) == (3, (200, 100))       # no ground-truth panel
     # The evaluation's predictions of bundle.test are reused rather than predicted again.
     from types import SimpleNamespace
     fake = [np.full((len(s.poses_2d), 17, 3), i, np.float32) for i, s in enumerate(bundle.test)]
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking 1', '--viz-camera', '1',
-                    '--viz-export', str(root / 'reused.npy'))
-    render_from_args(args, model, bundle, symmetry, 'cpu', SimpleNamespace(predictions=fake))
+    render(bundle, model, SimpleNamespace(predictions=fake), viz_subject='S9', viz_action='Walking 1', viz_camera=1,
+           viz_export=str(root / 'reused.npy'))
     index = [(s.action, s.camera) for s in bundle.test].index(('Walking 1', 1))
     np.testing.assert_array_equal(np.load(root / 'reused.npy'), fake[index])
 
 
-def test_render_without_ground_truth_cli(workspace, capsys):
+def test_render_reports_what_it_wrote(workspace, h36m_bundle):
+    root, _ = workspace
+    bundle, model = h36m_bundle
+    lines = []
+    config = RenderConfig('S9', 'Walking', viz_output=str(root / 'said.gif'), viz_export=str(root / 'said.npy'),
+                          viz_limit=2, viz_size=1)
+    render_from_config(config, model, bundle, 'cpu', OPTIONS, log=lines.append)
+    assert lines == [
+        f'Exported the prediction of S9 Walking camera 0: (63, 17, 3) float32 metres -> {root / "said.npy"}',
+        f'Rendered S9 Walking camera 0: 2 frames, 300x100 px, 50 fps -> {root / "said.gif"}']
+
+
+def test_cli_render_without_ground_truth(workspace, capsys):
     root, _ = workspace
     out, npy = root / 'custom.gif', root / 'custom.npy'
     rc = main(['--data-dir', str(root), '-d', 'custom', '-k', 'clip', '-c', str(root / 'ckpt'), '--evaluate',
@@ -123,54 +139,50 @@ def test_render_without_ground_truth_cli(workspace, capsys):
     assert np.load(npy).shape == (CUSTOM_FRAMES, 17, 3)
 
 
-def test_mp4_without_ffmpeg_is_a_clear_error(workspace, capsys, monkeypatch):
+def test_cli_mp4_without_ffmpeg_is_a_clear_error(workspace, capsys, monkeypatch):
     root, _ = workspace
-    monkeypatch.setattr(render, 'find_ffmpeg', lambda: None)
+    monkeypatch.setattr(writers, 'find_ffmpeg', lambda: None)
     rc = main(['--data-dir', str(root), '-d', 'custom', '-k', 'clip', '-c', str(root / 'ckpt'), '--evaluate',
                'tiny.bin', '--progress', 'off', '--render', '--viz-subject', 'clip', '--viz-action', 'custom',
                '--viz-output', str(root / 'x.mp4')])
     err = capsys.readouterr().err
     assert rc == 2
-    assert 'writing .mp4 needs ffmpeg' in err and 'out.gif' in err and 'Traceback' not in err
+    assert f'error: --viz-output {root / "x.mp4"}: writing .mp4 needs ffmpeg' in err
+    assert 'write a .gif instead' in err and 'Traceback' not in err
     assert not (root / 'x.mp4').exists()
 
 
 def test_mp4_written_and_read_back_as_video(workspace, h36m_bundle):
-    if render.find_ffmpeg() is None:
+    if writers.find_ffmpeg() is None:
         pytest.skip('no ffmpeg here (install imageio-ffmpeg)')
     root, _ = workspace
-    bundle, model, symmetry = h36m_bundle
+    bundle, model = h36m_bundle
     out = root / 'clip.mp4'
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-output', str(out),
-                    '--viz-limit', '3', '--viz-size', '1', '--viz-bitrate', '200')
-    render_from_args(args, model, bundle, symmetry, 'cpu', None)
+    render(bundle, model, viz_subject='S9', viz_action='Walking', viz_output=str(out), viz_limit=3, viz_size=1,
+           viz_bitrate=200)
     assert out.stat().st_size > 0
+    assert [p.name for p in root.glob('.clip.mp4*')] == []     # no temporary file left
     pytest.importorskip('imageio_ffmpeg')
-    reader = VideoReader(out)
-    try:
+    with VideoReader(out) as reader:
         frames = list(reader.frames())
-    finally:
-        reader.close()
     assert len(frames) == 3 and frames[0].shape == (100, 300, 3)
     # And as the background of a rendering (video of another size than the camera's 1000 x 1002).
     again = root / 'over_video.gif'
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-output', str(again),
-                    '--viz-video', str(out), '--viz-size', '1')
-    render_from_args(args, model, bundle, symmetry, 'cpu', None)
+    render(bundle, model, viz_subject='S9', viz_action='Walking', viz_output=str(again), viz_video=str(out),
+           viz_size=1)
     assert gif_info(again)[0] == 3                    # stops when the 3-frame video ends
 
 
 def test_video_background_is_drawn_and_skip_aligns(workspace, h36m_bundle):
     root, _ = workspace
-    bundle, model, symmetry = h36m_bundle
+    bundle, model = h36m_bundle
     colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30), (30, 200, 200)]
     video = root / 'colours.gif'
     images = [Image.new('RGB', (64, 40), c) for c in colours]   # any size: stretched over the camera's extent
     images[0].save(video, save_all=True, append_images=images[1:], duration=20)
     out = root / 'bg.gif'
-    args = viz_args(root, '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-output', str(out),
-                    '--viz-video', str(video), '--viz-skip', '1', '--viz-downsample', '2', '--viz-size', '1')
-    render_from_args(args, model, bundle, symmetry, 'cpu', None)
+    render(bundle, model, viz_subject='S9', viz_action='Walking', viz_output=str(out), viz_video=str(video),
+           viz_skip=1, viz_downsample=2, viz_size=1)
     with Image.open(out) as image:
         assert image.n_frames == 2                    # video frames 1 and 3, then the video ends
         seen = []
@@ -180,49 +192,66 @@ def test_video_background_is_drawn_and_skip_aligns(workspace, h36m_bundle):
     assert seen == [colours[1], colours[3]]
 
 
+@contextmanager
+def user_error(setting, match):
+    """pytest.raises for a UserError about `setting` whose message (without the setting) matches `match`."""
+    with pytest.raises(UserError) as info:
+        yield info
+    assert info.value.setting == setting
+    assert re.search(match, info.value.message), info.value.message
+
+
 def test_missing_video_and_bad_output(workspace, h36m_bundle):
     root, _ = workspace
-    bundle, model, symmetry = h36m_bundle
-    base = ['--viz-subject', 'S9', '--viz-action', 'Walking']
-    with pytest.raises(UserError, match='--viz-video .*not found'):
-        render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
-                                  str(root / 'nope.mp4')), model, bundle, symmetry, 'cpu', None)
-    with pytest.raises(UserError, match='must end in .gif or .mp4'):
-        render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.avi')), model, bundle, symmetry,
-                         'cpu', None)
-    with pytest.raises(UserError, match='--viz-skip 500'):
-        render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-skip', '500'),
-                         model, bundle, symmetry, 'cpu', None)
+    bundle, model = h36m_bundle
+    base = dict(viz_subject='S9', viz_action='Walking')
+    with user_error('viz_video', 'nope.mp4: file not found'):
+        render(bundle, model, **base, viz_output=str(root / 'v.gif'), viz_video=str(root / 'nope.mp4'))
+    with user_error('viz_output', 'v.avi: the file name must end in .gif .* or .mp4'):
+        render(bundle, model, **base, viz_output=str(root / 'v.avi'))
+    with user_error('viz_skip', '^500: the sequence has only 63 frames'):
+        render(bundle, model, **base, viz_output=str(root / 'v.gif'), viz_skip=500)
     assert not (root / 'v.gif').exists() and not list(root.glob('.v.gif*'))
     (root / 'junk.mp4').write_bytes(b'not a video')
     try:
         import imageio_ffmpeg  # noqa: F401
     except ImportError:
-        with pytest.raises(UserError, match='needs the imageio-ffmpeg package'):
-            render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
-                                      str(root / 'junk.mp4')), model, bundle, symmetry, 'cpu', None)
+        expected = 'junk.mp4: reading videos needs the imageio-ffmpeg package'
     else:
-        with pytest.raises(UserError, match='--viz-video .*cannot read'):
-            render_from_args(viz_args(root, *base, '--viz-output', str(root / 'v.gif'), '--viz-video',
-                                      str(root / 'junk.mp4')), model, bundle, symmetry, 'cpu', None)
+        expected = 'junk.mp4: cannot read it as a video'
+    with user_error('viz_video', expected):
+        render(bundle, model, **base, viz_output=str(root / 'v.gif'), viz_video=str(root / 'junk.mp4'))
     assert not (root / 'v.gif').exists() and not list(root.glob('.v.gif*'))
+
+
+def test_a_bundle_without_a_skeleton_can_be_exported_not_drawn(workspace, h36m_bundle):
+    import dataclasses
+    root, _ = workspace
+    bundle, model = h36m_bundle
+    shapeless = dataclasses.replace(bundle, joints=dataclasses.replace(bundle.joints, parents=None))
+    with user_error('viz_output', r'shapeless.gif: cannot draw h36m joints: .* no skeleton tree; export the'):
+        render(shapeless, model, viz_subject='S9', viz_action='Walking', viz_output=str(root / 'shapeless.gif'))
+    render(shapeless, model, viz_subject='S9', viz_action='Walking', viz_export=str(root / 'shapeless.npy'))
+    assert np.load(root / 'shapeless.npy').shape == (63, 17, 3)
 
 
 def test_unknown_sequence_lists_what_exists(workspace, h36m_bundle):
     root, _ = workspace
-    bundle, model, symmetry = h36m_bundle
+    bundle, model = h36m_bundle
 
-    def attempt(*flags):
-        render_from_args(viz_args(root, *flags, '--viz-output', str(root / 'u.gif')), model, bundle, symmetry,
-                         'cpu', None)
-    with pytest.raises(UserError, match=r"--viz-action 'Running'.*'Walking', 'Walking 1'"):
-        attempt('--viz-subject', 'S9', '--viz-action', 'Running')
-    with pytest.raises(UserError, match='--viz-subject S5.*S9'):
-        attempt('--viz-subject', 'S5', '--viz-action', 'Walking')
-    with pytest.raises(UserError, match='--viz-camera 7.*0, 1, 2, 3'):
-        attempt('--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-camera', '7')
-    with pytest.raises(UserError, match='--viz-subject and --viz-action'):
-        render_from_args(viz_args(root, '--viz-export', str(root / 'e.npy')), model, bundle, symmetry, 'cpu', None)
+    def attempt(subject, action, camera=0):
+        render(bundle, model, viz_subject=subject, viz_action=action, viz_camera=camera,
+               viz_output=str(root / 'u.gif'))
+    with user_error('viz_action', r"^'Running': .*'Walking', 'Walking 1'"):
+        attempt('S9', 'Running')
+    with user_error('viz_subject', '^S5: .*S9'):
+        attempt('S5', 'Walking')
+    with user_error('viz_camera', '^7: .*0, 1, 2, 3'):
+        attempt('S9', 'Walking', 7)
+    with user_error('viz_subject', 'the subject of the sequence'):
+        RenderConfig(None, None, viz_export=str(root / 'e.npy'))
+    with user_error('viz_action', 'the action of the sequence'):
+        RenderConfig('S9', '', viz_export=str(root / 'e.npy'))
 
 
 def test_gif_writer_keeps_every_frame_and_its_colours(tmp_path):
@@ -232,15 +261,27 @@ def test_gif_writer_keeps_every_frame_and_its_colours(tmp_path):
     frames[1][5:9, 10:20] = (250, 0, 0)                  # a changed rectangle
     frames[2] = frames[1].copy()                         # identical frame: still counted
     frames[3][:] = np.linspace(0, 255, 40, dtype=np.uint8)[None, :, None]
-    with GifWriter(tmp_path / 'w.gif', fps=25) as writer:
+    with gif_writer(tmp_path / 'w.gif', fps=25) as writer:
         for frame in frames:
             writer.add_rgb(frame)
     with Image.open(tmp_path / 'w.gif') as image:
         assert image.n_frames == 4 and image.size == (40, 30) and image.info['duration'] == 40
+        assert image.info['loop'] == 0
         for index, expected in enumerate(frames):
             image.seek(index)
             np.testing.assert_array_equal(np.asarray(image.convert('RGB')), expected)
     assert [p.name for p in tmp_path.iterdir()] == ['w.gif']
+
+
+def test_gif_writer_without_frames_writes_nothing(tmp_path):
+    with user_error(None, 'no frame was rendered, so .*empty.gif was not written'):
+        with gif_writer(tmp_path / 'empty.gif', fps=25):
+            pass
+    with pytest.raises(RuntimeError, match='stopped'):       # an error while rendering: nothing either
+        with gif_writer(tmp_path / 'broken.gif', fps=25) as writer:
+            writer.add_rgb(np.zeros((30, 40, 3), np.uint8))
+            raise RuntimeError('stopped')
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_select_frames():
@@ -248,8 +289,12 @@ def test_select_frames():
     np.testing.assert_array_equal(select_frames(10, skip=3, downsample=3), [3, 6, 9])
     np.testing.assert_array_equal(select_frames(10, skip=1, limit=2, downsample=2), [1, 3])
     np.testing.assert_array_equal(select_frames(10, limit=-1, downsample=4), [0, 4, 8])
-    with pytest.raises(UserError, match='--viz-skip'):
+    with user_error('viz_skip', '^10: the sequence has only 10 frames'):
         select_frames(10, skip=10)
+    with user_error('viz_skip', '^-1: must be 0 or more'):
+        select_frames(10, skip=-1)
+    with user_error('viz_downsample', '^0: must be at least 1'):
+        select_frames(10, downsample=0)
 
 
 def test_display_poses_are_upright_and_on_the_floor():
@@ -268,4 +313,4 @@ def test_display_poses_are_upright_and_on_the_floor():
     assert np.all(shown[:, 10, 2] > shown[:, 0, 2] + 0.7)   # head above the hip: z is up
     level = poses_for_display(np.array([[[0, 0, 3], [0, -0.5, 3]]], np.float32), {'res_w': 10, 'res_h': 10}, root=0)
     assert level[0, 1, 2] > level[0, 0, 2]               # camera y points down: up is -y
-    assert render.display_azimuth({'res_w': 10}) == -90.0 and render.display_azimuth(cam) == cam['azimuth']
+    assert display_azimuth({'res_w': 10}) == -90.0 and display_azimuth(cam) == cam['azimuth']

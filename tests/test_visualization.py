@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from common.errors import UserError
-from common.data.skeleton import H36M_17_LEFT, H36M_17_PARENTS, H36M_17_RIGHT
-from common.plots import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, bone_colors, load_results_json,
-                                  paper_reference, plot_per_action, plot_results_main, plot_training_curves)
+from common.data.layouts import H36M_17
+from common.plots import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, bone_colors, load_results_json, paper_reference,
+                          plot_per_action, plot_training_curves)
+from tools.plot_results import main as plot_results_main
 
 REPO = Path(__file__).resolve().parents[1]
 ACTIONS = ['Directions', 'Eating', 'Walking']
@@ -57,6 +58,8 @@ def test_plot_results_command(tmp_path, capsys):
     assert 'paper numbers shown: mpjpe' in capsys.readouterr().out      # the paper gives only P1 for gt, 81
     assert plot_results_main([str(path), '--no-paper', '-o', str(tmp_path / 'x.png')]) == 0
     assert (tmp_path / 'x.png').is_file()
+    assert plot_results_main([str(path), '-o', str(tmp_path / 'x.jpg')]) == 2
+    assert '--output ' in capsys.readouterr().err                   # the library's setting, shown as the flag
     assert plot_results_main([str(tmp_path / 'missing.json')]) == 2
     assert 'not found' in capsys.readouterr().err
     (tmp_path / 'bad.json').write_text('{"per_action": {}}')
@@ -77,10 +80,10 @@ def test_plot_results_script_runs_from_the_repo_root(tmp_path):
 
 
 def test_bone_colours_by_side():
-    colors = bone_colors(H36M_17_PARENTS, H36M_17_LEFT, H36M_17_RIGHT)
+    colors = bone_colors(H36M_17.parents, H36M_17.left, H36M_17.right)
     assert colors[0] is None
-    assert all(colors[j] == RIGHT_COLOR for j in H36M_17_RIGHT)
-    assert all(colors[j] == LEFT_COLOR for j in H36M_17_LEFT)
+    assert all(colors[j] == RIGHT_COLOR for j in H36M_17.right)
+    assert all(colors[j] == LEFT_COLOR for j in H36M_17.left)
     assert colors[7] == colors[10] == CENTER_COLOR
     assert len({RIGHT_COLOR, LEFT_COLOR, CENTER_COLOR}) == 3
-    assert np.all(np.array(H36M_17_PARENTS)[1:] >= 0)
+    assert np.all(np.array(H36M_17.parents)[1:] >= 0)

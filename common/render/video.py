@@ -1,0 +1,104 @@
+"""The video drawn behind the 2D keypoints: frames read lazily, as (H, W, 3) uint8 RGB arrays.
+
+GIF and image files are read with Pillow (a single still image serves as the background of every
+frame); other files (mp4, avi, ...) with imageio-ffmpeg, which ships its own ffmpeg. Messages
+concern the ``viz_video`` setting (the file given).
+"""
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import UserError
+
+
+class VideoReader:
+    """Frames of a video file, read lazily; opening reads the first frame, so errors come early.
+
+    Use as a context manager (or call `close`). ``first``: the first frame; ``still``: True for a
+    single image.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise UserError(f'{path}: file not found', setting='viz_video')
+        self.still = False
+        self._generator = None      # imageio-ffmpeg's raw frames
+        self._size = None           # (width, height) of those
+        from PIL import Image, UnidentifiedImageError
+        try:
+            self._image = Image.open(self.path)
+        except UnidentifiedImageError:
+            self._image = None
+        except OSError as exc:
+            raise UserError(f'{path}: cannot read it ({exc})', setting='viz_video') from None
+        if self._image is not None:
+            self.still = getattr(self._image, 'n_frames', 1) == 1
+            self.first = np.asarray(self._image.convert('RGB'))
+        else:
+            self._open_ffmpeg()
+
+    def _open_ffmpeg(self):
+        try:
+            import imageio_ffmpeg
+        except ImportError:
+            raise UserError(f'{self.path}: reading videos needs the imageio-ffmpeg package (pip install '
+                            'imageio-ffmpeg), or convert the video to a GIF', setting='viz_video') from None
+        try:
+            self._generator = imageio_ffmpeg.read_frames(str(self.path), pix_fmt='rgb24')
+            meta = next(self._generator)
+            self._size = tuple(meta['size'])
+            self.first = self._decode(next(self._generator))
+        except StopIteration:
+            self.close()
+            raise UserError(f'{self.path}: the video has no frames', setting='viz_video') from None
+        except Exception as exc:    # imageio-ffmpeg reports unreadable files with OSError / RuntimeError
+            self.close()
+            raise UserError(f'{self.path}: cannot read it as a video ({exc})', setting='viz_video') from None
+
+    def _decode(self, raw):
+        width, height = self._size
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)
+
+    def frames(self):
+        """Every frame from the first (a still image: the same one, forever)."""
+        yield self.first
+        if self.still:
+            while True:
+                yield self.first
+        if self._image is not None:
+            for index in range(1, getattr(self._image, 'n_frames', 1)):
+                self._image.seek(index)
+                yield np.asarray(self._image.convert('RGB'))
+        else:
+            for raw in self._generator:
+                yield self._decode(raw)
+
+    def frames_at(self, indices):
+        """The frames at increasing `indices`; stops early when the video ends."""
+        if self.still:
+            for _ in indices:
+                yield self.first
+            return
+        wanted = iter(int(i) for i in indices)
+        target = next(wanted, None)
+        for index, frame in enumerate(self.frames()):
+            if target is None:
+                return
+            if index == target:
+                yield frame
+                target = next(wanted, None)
+
+    def close(self):
+        if self._generator is not None:
+            self._generator.close()
+            self._generator = None
+        if getattr(self, '_image', None) is not None:
+            self._image.close()
+            self._image = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
