@@ -9,10 +9,13 @@ runs in a fresh subprocess (interleaved A, B, C, A, B, C, ...); inside it, `--wa
 and then `--steps` steps are timed one by one; the step time of a run is the median of its steps, the
 table reports the median over repeats.
 
-* ``ours``          `common.windows.TrainingWindows.batches` (one gather per batch) + the product
-                    `PoseTransformer` (timm blocks, fused attention) + AdamW(wd 0.1) + MPJPE, exactly
-                    the body of `common.training.train`'s batch loop; default glibc malloc.
+* ``ours``          `common.windows.TrainingWindows.batches` (one gather per batch) + the product's
+                    `common.training.TrainingStep` (PoseTransformer with timm blocks and fused
+                    attention, AdamW(wd 0.1), MPJPE): what `common.training.train` runs per batch;
+                    default glibc malloc.
 * ``ours+mallopt``  the same after ``mallopt(M_MMAP_MAX=0, M_TOP_PAD=1 GiB, M_TRIM_THRESHOLD=1 GiB)``.
+* ``ours+mallopt+amp``  the same with ``amp=True`` (`--amp`): on the CPU the temporal stage under
+                    bf16 autocast (AMX on recent Xeons), the spatial stage in fp32.
 * ``naive``         `benchmarks.naive_reference`: per-sample Python generator, explicit-attention
                     model, ``torch.cuda.empty_cache()`` after each step, same optimizer and loss;
                     default malloc.
@@ -31,8 +34,8 @@ if __package__ in (None, ''):
 from benchmarks import common_bench as cb  # noqa: E402  (path set up above)
 
 VARIANTS = {'ours': ('ours', 'default'), 'ours+mallopt': ('ours', 'tuned'), 'naive': ('naive', 'default'),
-            # what-if (not product code): the temporal stage under CPU bf16 autocast (AMX on recent Xeons)
-            'ours+mallopt+bf16t': ('ours-bf16t', 'tuned')}
+            # --amp: on the CPU the temporal stage under bf16 autocast (AMX on recent Xeons)
+            'ours+mallopt+amp': ('ours-amp', 'tuned')}
 DEFAULT_VARIANTS = ['ours', 'ours+mallopt', 'naive']
 
 
@@ -53,7 +56,7 @@ def _data(count, length, seed):
 
 def worker(argv):
     p = argparse.ArgumentParser()
-    p.add_argument('--impl', choices=['ours', 'ours-bf16t', 'naive'], required=True)
+    p.add_argument('--impl', choices=['ours', 'ours-amp', 'naive'], required=True)
     p.add_argument('--malloc', choices=['default', 'tuned'], default='default')
     p.add_argument('--frames', type=int, required=True)
     p.add_argument('--batch-size', type=int, required=True)
@@ -73,8 +76,9 @@ def worker(argv):
         torch.set_num_threads(a.threads)
 
     from benchmarks.naive_reference import NaivePoseFormer, naive_train_step, naive_training_batch
-    from common.windows import TrainingWindows
     from common.metrics import mpjpe
+    from common.training import TrainingStep, make_optimizer
+    from common.windows import TrainingWindows
 
     seqs = _data(a.sequences, a.length, a.seed)
     model = cb.make_model(a.frames, seed=a.seed, drop_path_rate=0.1)
@@ -86,29 +90,16 @@ def worker(argv):
     torch.manual_seed(a.seed)
     data_times, step_times = [], []
 
-    if a.impl in ('ours', 'ours-bf16t'):
+    if a.impl in ('ours', 'ours-amp'):
         model.train()
-        bf16_temporal = a.impl == 'ours-bf16t'
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+        train_step = TrainingStep(model, make_optimizer(model, 1e-3, 'cpu'), 'cpu', amp=a.impl == 'ours-amp')
         batches = windows.batches(order[:n_steps * a.batch_size], a.batch_size)
 
         def step():
             t0 = time.perf_counter()
-            inputs_2d, targets, _global_batch = next(batches)
+            inputs_2d, targets, global_batch = next(batches)
             t1 = time.perf_counter()
-            # The body of common.training.train's batch loop (single process, CPU, no AMP).
-            targets[:, :, 0] = 0
-            optimizer.zero_grad(set_to_none=True)
-            if bf16_temporal:
-                feats = model.forward_spatial(inputs_2d)
-                with torch.autocast('cpu', dtype=torch.bfloat16):
-                    predicted = model.forward_temporal(feats)
-            else:
-                predicted = model(inputs_2d)
-            loss = mpjpe(predicted.float(), targets)
-            loss.backward()
-            optimizer.step()
-            loss.item()
+            train_step(inputs_2d, targets, global_batch).item()
             return t1 - t0
     else:
         naive = NaivePoseFormer(**model.config).train()
@@ -120,8 +111,9 @@ def worker(argv):
         # The same examples as ours, as (sequence, centre frame, flip) rows.
         seq_of = np.concatenate([np.full(len(s.poses_3d), i) for i, s in enumerate(seqs)])
         frame_of = np.concatenate([np.arange(len(s.poses_3d)) for s in seqs])
-        target = windows.target_index[order]
-        pairs = np.stack([seq_of[target], frame_of[target], windows.flips[order]], axis=1)
+        plain = len(windows) // 2          # examples k and k + plain: a window and its mirrored twin
+        target = order % plain
+        pairs = np.stack([seq_of[target], frame_of[target], order >= plain], axis=1)
         position = [0]
 
         def step():
@@ -169,7 +161,7 @@ def parse_args(argv):
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--repeats', type=int, default=3, help='interleaved runs of every variant')
     p.add_argument('--variants', nargs='+', default=DEFAULT_VARIANTS, choices=list(VARIANTS),
-                   help='ours+mallopt+bf16t is a what-if of a proposed change, not product code')
+                   help='ours+mallopt+amp: the product with --amp (bf16 temporal stage on the CPU)')
     p.add_argument('--sequences', type=int, default=4)
     p.add_argument('--length', type=int, default=1000)
     p.add_argument('--quick', action='store_true', help='tiny smoke run (< 30 s)')

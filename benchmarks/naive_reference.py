@@ -142,10 +142,10 @@ def mirror(poses, left, right):
 
 
 @torch.no_grad()
-def naive_predict_video(model, poses_2d, kps_left, kps_right, joints_left, joints_right, tta=True):
+def naive_predict_video(model, poses_2d, kps_left, kps_right, joints_left, joints_right, tta=True, device='cpu'):
     """Every frame of one video, the original way: all windows as one batch, flip TTA by a second pass.
 
-    poses_2d: (N, J, 2) float32. Returns (N, J, 3) float32.
+    poses_2d: (N, J, 2) float32; `model` on `device`. Returns (N, J, 3) float32 (host).
     """
     frames = model.num_frame
     pad = (frames - 1) // 2
@@ -154,14 +154,14 @@ def naive_predict_video(model, poses_2d, kps_left, kps_right, joints_left, joint
     for i in range(len(poses_2d)):
         windows.append(padded[i:i + frames])
     windows = np.stack(windows).astype(np.float32)                        # (N, F, J, 2)
-    inputs = torch.from_numpy(windows)
+    inputs = torch.from_numpy(windows).to(device)
     predicted = model(inputs)                                             # (N, 1, J, 3)
     if tta:
-        inputs_flip = torch.from_numpy(mirror(windows, kps_left, kps_right))
+        inputs_flip = torch.from_numpy(mirror(windows, kps_left, kps_right)).to(device)
         predicted_flip = mirror(model(inputs_flip), joints_left, joints_right)
         predicted = torch.mean(torch.cat((predicted, predicted_flip), dim=1), dim=1, keepdim=True)
         del inputs_flip, predicted_flip
-    out = predicted[:, 0].numpy().copy()
+    out = predicted[:, 0].cpu().numpy().copy()
     del inputs, predicted
     torch.cuda.empty_cache()   # as the original; a no-op without CUDA
     return out
@@ -187,10 +187,10 @@ def naive_training_batch(padded_2d, poses_3d, pairs, frames, kps_left, kps_right
     return np.stack(inputs), np.stack(targets)
 
 
-def naive_train_step(model, optimizer, batch_2d, batch_3d, loss_fn):
-    """One optimisation step as the original loop does it; returns the loss (float)."""
-    inputs_2d = torch.from_numpy(batch_2d.astype('float32'))
-    inputs_3d = torch.from_numpy(batch_3d.astype('float32'))
+def naive_train_step(model, optimizer, batch_2d, batch_3d, loss_fn, device='cpu'):
+    """One optimisation step as the original loop does it (`model` on `device`); returns the loss (float)."""
+    inputs_2d = torch.from_numpy(batch_2d.astype('float32')).to(device)
+    inputs_3d = torch.from_numpy(batch_3d.astype('float32')).to(device)
     inputs_3d[:, :, 0] = 0
     optimizer.zero_grad()
     predicted = model(inputs_2d)

@@ -44,13 +44,17 @@ class EvalOptions:
     metrics: tuple = None
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device='cpu'):
     """Predict every frame of one sequence.
 
     poses_2d: (N, J, 2) normalised 2D. Returns (N, J, 3) float32 camera-frame poses in metres
     (root-relative; the root slot is whatever the model outputs).
     model: an unwrapped PoseTransformer in eval mode (uses forward_spatial / forward_temporal).
+
+    Chunks of `batch_size` windows: the spatial stage runs once per padded frame (the last
+    2 pad frames' features of a chunk are carried over to the next, whose windows need them),
+    the temporal stage on the windows of the chunk, a strided view of the features.
     """
     num_frames = model.num_frame
     pad = (num_frames - 1) // 2
@@ -59,16 +63,20 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
     variants = [padded]
     if tta:
         variants.append(flip_pose(padded, symmetry.kps_left, symmetry.kps_right))
+    carried = [None] * len(variants)          # per variant: features of the next chunk's first 2 pad frames
     out = np.empty((n, model.num_joints, 3), dtype=np.float32)
     for begin in range(0, n, batch_size):
         end = min(n, begin + batch_size)
         # Windows of frames begin..end-1 cover padded frames begin .. end-1+2*pad.
         predictions = []
-        for frames in variants:
-            chunk = frames[begin:end + 2 * pad].to(device)[None]                # (1, n_b + 2 pad, J, 2)
-            feats = model.forward_spatial(chunk)[0]                             # (n_b + 2 pad, J*c)
+        for v, frames in enumerate(variants):
+            first = begin if carried[v] is None else begin + 2 * pad
+            feats = model.forward_spatial(frames[first:end + 2 * pad].to(device)[None])[0]   # (frames, J*c)
+            if carried[v] is not None:
+                feats = torch.cat([carried[v], feats])                          # (n_b + 2 pad, J*c)
+            carried[v] = feats[len(feats) - 2 * pad:]
             windows = feats.unfold(0, num_frames, 1).transpose(1, 2)            # (n_b, F, J*c) view
-            predictions.append(model.forward_temporal(windows.contiguous()))   # (n_b, 1, J, 3)
+            predictions.append(model.forward_temporal(windows))                # (n_b, 1, J, 3)
         pred = predictions[0]
         if tta:
             flipped_back = flip_pose(predictions[1], symmetry.joints_left, symmetry.joints_right)

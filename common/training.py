@@ -1,56 +1,70 @@
 """The training loop, as the reference implementation, on one process or many (torchrun / DDP).
 
-Per epoch: shuffled (centre frame, flip) examples of F-frame windows, batch = `-b` predicted
-frames, MPJPE loss on root-zeroed targets, AdamW(lr, weight_decay=0.1), then the shared
-evaluation routine on the test set (3d_valid, flip TTA), `lr *= lrd`, checkpoints.
+Per epoch: shuffled (centre frame, flip) examples of F-frame windows, batch = `batch_size`
+predicted frames, MPJPE loss on root-zeroed targets, AdamW(lr, weight_decay=0.1), then the shared
+evaluation routine on the test set (3d_valid, flip TTA), `lr *= lr_decay`, checkpoints.
 
-Resuming (`-r`) restores weights, optimizer, epoch, lr, the loss history and every RNG state
-(sampler, torch, numpy, python), so a run stopped after epoch k and resumed ends bitwise equal to
-the uninterrupted run on CPU.
+GPU first: the training set lives on the device (`common.windows.TrainingWindows`), each batch is
+gathered there, and the loss is summed there and read once per epoch, so a step never waits for
+the host. On CUDA: TF32 matmuls in the training steps by default, fused AdamW, optional bf16 autocast (`amp`) and
+`torch.compile` of the whole loss computation (forward, loss and, through AOTAutograd, backward).
+In fp32 on the CPU the numbers are those of the reference loop to the last bit.
+
+Resuming restores weights, optimizer, epoch, lr, the loss history and every RNG state (sampler,
+torch, numpy, python), so a run stopped after epoch k and resumed ends bitwise equal to the
+uninterrupted run on the CPU, and on CUDA with ``deterministic`` (see `common.numerics`).
 
 Multi-process: every rank builds the same shuffled order and takes a disjoint slice of each global
-batch of `-b` examples; the loss of a slice is scaled so that DDP's gradient average equals the
-single-process gradient of the whole batch. Only rank 0 prints, evaluates and writes.
+batch; the loss of a slice is scaled so that DDP's gradient average equals the single-process
+gradient of the whole batch. Only rank 0 prints, evaluates and writes.
+
+Units: losses and errors are metres inside (`TrainingState`); the epoch line prints mm.
 """
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
+from torch import nn
 
-from common.io.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
+from common.distributed import DistributedContext, sum_over_ranks
 from common.evaluation import EvalOptions, evaluate
-from common.windows import TrainingWindows
-from common.metrics import mpjpe
+from common.io.checkpoint import save_checkpoint
+from common.io.rng import capture_rng_state, restore_rng_state
+from common.metrics import MM_PER_M, mpjpe
+from common.numerics import amp_stages, bf16_autocast, training_numerics
 from common.progress import progress_bar
+from common.windows import TrainingWindows
+
+WEIGHT_DECAY = 0.1
 
 
-@dataclass
-class DistributedContext:
-    rank: int = 0
-    world_size: int = 1
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (the model's shape comes with the model, the data with the bundle).
 
-    @property
-    def is_main(self):
-        return self.rank == 0
-
-
-def setup_distributed(device):
-    """Initialise torch.distributed when started by torchrun (WORLD_SIZE > 1)."""
-    world_size = int(os.environ.get('WORLD_SIZE', '1'))
-    if world_size <= 1:
-        return DistributedContext()
-    import torch.distributed as dist
-    backend = 'nccl' if device.type == 'cuda' else 'gloo'
-    dist.init_process_group(backend=backend)
-    return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size())
-
-
-def teardown_distributed(context):
-    if context.world_size > 1:
-        import torch.distributed as dist
-        dist.destroy_process_group()
+    ``validate``: evaluate the test set after every epoch (``validation`` says how: TTA, batch
+    size; its device comes from the run); ``eval_train``: also evaluate the training set without
+    TTA (the official ``3d_eval`` column). ``amp``: bf16 autocast (`common.numerics.amp_stages`);
+    ``tf32``: TF32 matmuls on CUDA; ``deterministic``: bitwise repeatable on CUDA too (slower);
+    ``compile``: `torch.compile` the step's forward + loss (+ backward).
+    """
+    epochs: int
+    batch_size: int = 512
+    learning_rate: float = 1e-4
+    lr_decay: float = 0.99
+    augment: bool = True
+    checkpoint_dir: str = 'checkpoint'
+    checkpoint_frequency: int = 10
+    validate: bool = True
+    eval_train: bool = False
+    seed: int = 1234
+    amp: bool = False
+    tf32: bool = True
+    deterministic: bool = False
+    compile: bool = False
+    validation: EvalOptions = field(default_factory=EvalOptions)
 
 
 @dataclass
@@ -59,12 +73,13 @@ class TrainingState:
     epoch: int
     lr: float
     sampler: np.random.RandomState
-    history: dict        # 'train', 'valid', 'train_eval': lists of per-epoch losses in metres
-    best_valid: float    # best 3d_valid so far (mm)
+    history: dict        # 'train', 'valid', 'train_eval': lists of per-epoch errors in metres
+    best_valid: float    # best validation MPJPE so far, metres
 
 
-def new_state(args):
-    return TrainingState(epoch=0, lr=args.learning_rate, sampler=np.random.RandomState(args.seed),
+def new_state(config):
+    """The state before epoch 1 of a fresh run of `config` (a TrainConfig)."""
+    return TrainingState(epoch=0, lr=config.learning_rate, sampler=np.random.RandomState(config.seed),
                          history={'train': [], 'valid': [], 'train_eval': []}, best_valid=float('inf'))
 
 
@@ -73,7 +88,7 @@ def state_from_checkpoint(checkpoint, optimizer, seed):
 
     Our files carry every RNG state (`rng_state`); a release file carries the sampler's pickled
     RandomState (`random_state`), which is used as the official script does; otherwise the sampler
-    starts from `seed`.
+    starts from `seed`. The file's ``extra['best_valid']`` is in mm (see `_checkpoint_extra`).
     """
     sampler = np.random.RandomState(seed)
     if 'optimizer' in checkpoint:
@@ -85,96 +100,155 @@ def state_from_checkpoint(checkpoint, optimizer, seed):
         sampler.set_state(checkpoint['random_state'].get_state())
     history = {'train': [], 'valid': [], 'train_eval': []}
     history.update({k: list(v) for k, v in extra.get('history', {}).items()})
+    best_valid = float(extra.get('best_valid', float('inf'))) / MM_PER_M
     return TrainingState(epoch=int(checkpoint['epoch']), lr=float(checkpoint['lr']), sampler=sampler,
-                         history=history, best_valid=float(extra.get('best_valid', float('inf'))))
+                         history=history, best_valid=best_valid)
 
 
-def train(args, model, optimizer, bundle, state, device, context, symmetry, log=print, progress=False,
-          on_epoch_end=None):
-    """Train `model` from `state.epoch` to `args.epochs`; returns the final state.
+def make_optimizer(model, lr, device):
+    """AdamW(lr, weight decay 0.1) as the reference; the fused single-kernel version on CUDA.
 
-    `model` may be DDP-wrapped; the unwrapped module is evaluated and saved. `on_epoch_end(state)`
-    runs on the main process after each epoch's checkpoints (e.g. to draw training curves).
+    On the CPU the default (per-parameter loop) implementation is kept: its numbers are the
+    reference's to the last bit.
     """
-    net = model.module if hasattr(model, 'module') else model
-    windows = TrainingWindows(bundle.train, net.num_frame, bundle.kps_left, bundle.kps_right,
-                              bundle.joints_left, bundle.joints_right, augment=args.data_augmentation)
-    checkpoint_dir = args.checkpoint
-    while state.epoch < args.epochs:
+    fused = torch.device(device).type == 'cuda'
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=WEIGHT_DECAY, **({'fused': True} if fused else {}))
+
+
+class PoseLoss(nn.Module):
+    """MPJPE of a PoseTransformer on one batch: inputs (B, F, J, 2) -> scalar loss in metres.
+
+    The module that DDP wraps and `torch.compile` compiles: both stages with the device's bf16
+    policy (`common.numerics.amp_stages`), the prediction cast to fp32, MPJPE against the
+    root-relative targets (B, 1, J, 3) metres.
+    """
+
+    def __init__(self, net, device, amp=False):
+        super().__init__()
+        self.net = net
+        self.device_type = torch.device(device).type
+        self.amp_spatial, self.amp_temporal = amp_stages(device, amp)
+
+    def forward(self, inputs, targets):
+        with bf16_autocast(self.device_type, self.amp_spatial):
+            feats = self.net.forward_spatial(inputs)            # (B, F, J*c)
+        with bf16_autocast(self.device_type, self.amp_temporal):
+            predicted = self.net.forward_temporal(feats)       # (B, 1, J, 3)
+        return mpjpe(predicted.float(), targets)
+
+
+class TrainingStep:
+    """One optimisation step on a batch, for one process of `context`; no host synchronisation.
+
+    ``step(inputs, targets, global_batch)`` returns the detached local loss (a 0-d tensor on the
+    device). The loss is scaled by ``local * world_size / global_batch`` before backward so that
+    DDP's mean over ranks equals the mean over the global batch. ``compile``: False, True, or a
+    `torch.compile` mode (e.g. ``'reduce-overhead'``: CUDA graphs).
+    """
+
+    def __init__(self, net, optimizer, device, context=DistributedContext(), amp=False, compile=False):
+        if isinstance(net, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            raise TypeError('TrainingStep: pass the plain PoseTransformer; training wraps it for DDP itself')
+        self.optimizer = optimizer
+        self.world_size = context.world_size
+        loss = PoseLoss(net, device, amp=amp)
+        if context.world_size > 1:
+            device_ids = [context.device] if context.device.type == 'cuda' else None
+            loss = nn.parallel.DistributedDataParallel(loss, device_ids=device_ids)
+        if compile:
+            loss = torch.compile(loss, mode=compile if isinstance(compile, str) else None)
+        self.loss = loss
+
+    def __call__(self, inputs, targets, global_batch):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(inputs, targets)
+        local = targets.shape[0]
+        (loss * local * self.world_size / global_batch).backward()
+        self.optimizer.step()
+        return loss.detach()
+
+
+def train(model, optimizer, bundle, state, config, device, context=DistributedContext(), log=print, progress=False,
+          on_epoch_end=None):
+    """Train the plain `model` (a PoseTransformer on `device`) from `state.epoch` to `config.epochs`.
+
+    `bundle`: a `common.data.types.DataBundle` (training sequences, symmetry, scoring protocol);
+    `context`: from `common.distributed.setup_distributed` (several processes: DDP is applied
+    here). Returns the final state. `on_epoch_end(state)` runs on the main process after each
+    epoch's checkpoints (e.g. to draw training curves).
+    """
+    device = torch.device(device)
+    windows = TrainingWindows(bundle.train, model.num_frame, bundle.kps_left, bundle.kps_right,
+                              bundle.joints_left, bundle.joints_right, augment=config.augment,
+                              root=bundle.protocol.root, device=device)
+    step = TrainingStep(model, optimizer, device, context, amp=config.amp, compile=config.compile)
+    validation = replace(config.validation, device=device, amp=config.amp, progress=progress, metrics=('mpjpe',))
+    while state.epoch < config.epochs:
         start = time.time()
         model.train()
         order = windows.epoch_order(state.sampler)
-        total_loss, total_frames = 0.0, 0
-        batches = windows.batches(order, args.batch_size, context.rank, context.world_size)
-        bar = progress_bar(batches, enabled=progress and context.is_main, total=windows.num_batches(args.batch_size),
-                           desc=f'epoch {state.epoch + 1}', unit='batch')
-        for inputs_2d, targets, global_batch in bar:
-            inputs_2d, targets = inputs_2d.to(device, non_blocking=True), targets.to(device, non_blocking=True)
-            targets[:, :, bundle.root] = 0
-            optimizer.zero_grad(set_to_none=True)
-            with _autocast(args, device):
-                predicted = model(inputs_2d)
-            loss = mpjpe(predicted.float(), targets)
-            # Scale so that DDP's mean over ranks equals the mean over the global batch.
-            local = targets.shape[0]
-            (loss * local * context.world_size / global_batch).backward()
-            optimizer.step()
-            total_loss += local * loss.item()
-            total_frames += local
-        train_loss = _reduce_mean(total_loss, total_frames, context, device)
+        # float64 sums on the device, in the order the reference adds them on the host.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        frames = 0
+        batches = windows.batches(order, config.batch_size, context.rank, context.world_size)
+        bar = progress_bar(batches, enabled=progress and context.is_main,
+                           total=windows.num_batches(config.batch_size), desc=f'epoch {state.epoch + 1}', unit='batch')
+        with training_numerics(device, tf32=config.tf32, deterministic=config.deterministic):
+            for inputs_2d, targets, global_batch in bar:
+                loss = step(inputs_2d, targets, global_batch)
+                local = targets.shape[0]
+                loss_sum += loss.double() * local
+                frames += local
+        totals = sum_over_ranks(torch.stack([loss_sum, torch.tensor(float(frames), dtype=torch.float64,
+                                                                     device=device)]), context)
+        train_loss = (totals[0] / totals[1]).item()     # the epoch's one host sync of the loss
         state.history['train'].append(train_loss)
 
         valid_mm = None
-        if not args.no_eval and context.is_main:
-            options = EvalOptions(tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
-                                  amp=args.amp, progress=progress, metrics=('mpjpe',))
-            result = evaluate(net, bundle.test, symmetry, bundle.protocol, options)
-            valid_mm = result.frame_weighted['mpjpe']
-            state.history['valid'].append(valid_mm / 1000)
-            if args.eval_train:
-                result_train = evaluate(net, bundle.train, symmetry, bundle.protocol,
-                                        EvalOptions(tta=False, batch_size=args.eval_batch_size, device=device,
-                                                    amp=args.amp, progress=progress, metrics=('mpjpe',)))
-                state.history['train_eval'].append(result_train.frame_weighted['mpjpe'] / 1000)
+        if config.validate and context.is_main:
+            valid_mm = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol,
+                                validation).frame_weighted['mpjpe']
+            state.history['valid'].append(valid_mm / MM_PER_M)
+            if config.eval_train:
+                result_train = evaluate(model, bundle.train, bundle.symmetry, bundle.protocol,
+                                        replace(validation, tta=False))
+                state.history['train_eval'].append(result_train.frame_weighted['mpjpe'] / MM_PER_M)
         elapsed = (time.time() - start) / 60
         if context.is_main:
-            line = f'[{state.epoch + 1}] time {elapsed:.2f} lr {state.lr:f} 3d_train {train_loss * 1000:f}'
-            if args.eval_train and valid_mm is not None:
-                line += f' 3d_eval {state.history["train_eval"][-1] * 1000:f}'
-            if valid_mm is not None:
-                line += f' 3d_valid {valid_mm:f}'
-            log(line)
+            log(_epoch_line(state, elapsed, train_loss, valid_mm, config.eval_train))
 
-        state.lr *= args.lr_decay
+        state.lr *= config.lr_decay
         for group in optimizer.param_groups:
-            group['lr'] *= args.lr_decay
+            group['lr'] *= config.lr_decay
         state.epoch += 1
 
         if context.is_main:
-            def write(name):
-                save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=net,
-                                optimizer=optimizer, config=net.config, rng_state=capture_rng_state(state.sampler),
-                                extra={'history': state.history, 'best_valid': state.best_valid})
-            if valid_mm is not None and valid_mm < state.best_valid:
-                state.best_valid = valid_mm
-                write('best_epoch.bin')
-            if state.epoch % args.checkpoint_frequency == 0:
-                write(f'epoch_{state.epoch}.bin')
+            if valid_mm is not None and valid_mm / MM_PER_M < state.best_valid:
+                state.best_valid = valid_mm / MM_PER_M
+                _write_checkpoint(config.checkpoint_dir, 'best_epoch.bin', model, optimizer, state)
+            if state.epoch % config.checkpoint_frequency == 0:
+                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
 
 
-def _reduce_mean(total, count, context, device):
-    if context.world_size == 1:
-        return total / count
-    import torch.distributed as dist
-    t = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return (t[0] / t[1]).item()
+def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
+    """The official per-epoch line: time in minutes, errors in mm."""
+    line = f'[{state.epoch + 1}] time {elapsed_min:.2f} lr {state.lr:f} 3d_train {train_loss * MM_PER_M:f}'
+    if eval_train and valid_mm is not None:
+        line += f' 3d_eval {state.history["train_eval"][-1] * MM_PER_M:f}'
+    if valid_mm is not None:
+        line += f' 3d_valid {valid_mm:f}'
+    return line
 
 
-def _autocast(args, device):
-    if args.amp and device.type == 'cuda':
-        return torch.autocast('cuda', dtype=torch.bfloat16)
-    return torch.autocast(device.type, enabled=False)
+def _write_checkpoint(checkpoint_dir, name, model, optimizer, state):
+    save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
+                    optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
+                    extra=_checkpoint_extra(state))
+
+
+def _checkpoint_extra(state):
+    """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm."""
+    return {'history': state.history, 'best_valid': state.best_valid * MM_PER_M}

@@ -10,6 +10,8 @@ Flip augmentation mirrors a pose horizontally: x negated and left/right joints s
 import numpy as np
 import torch
 
+from common.data.types import zero_root
+
 
 def pad_edges(poses, pad):
     """(N, J, C) -> (N + 2 * pad, J, C), repeating the first and last frames."""
@@ -27,20 +29,39 @@ def flip_pose(poses, left, right):
     return flipped
 
 
-class TrainingWindows:
-    """All (sequence, centre frame[, flipped]) training examples of a list of sequences.
+def rank_share(begin, end, rank, world_size):
+    """The [begin, end) slice of positions that `rank` takes of one global batch.
 
-    ``inputs``: padded 2D of every sequence concatenated, (T_padded, J, 2) float32;
-    ``targets``: 3D of every sequence concatenated, (T, J, 3) float32 metres.
-    Example k is (input window start, target index, flip flag); with augmentation every window is
-    present twice, once mirrored, as in the reference implementation.
+    The same split as ``np.array_split(range(begin, end), world_size)[rank]``: the first
+    ``n % world_size`` ranks take one example more.
+    """
+    size, extra = divmod(end - begin, world_size)
+    start = begin + rank * size + min(rank, extra)
+    return start, start + size + (rank < extra)
+
+
+class TrainingWindows:
+    """All (sequence, centre frame[, flipped]) training examples, resident on one device.
+
+    Built once: the padded 2D of every sequence concatenated, ``inputs`` (T_padded, J, 2) float32,
+    and the root-relative 3D of every sequence concatenated, ``targets`` (T, J, 3) float32 metres
+    (root slot zeroed, see `common.data.types.zero_root`). With augmentation the mirrored copies
+    (`flip_pose`) are appended, so the arrays are twice as long and a flipped example simply
+    points into the second half: every batch is then two gathers, whatever its mix of flips, and
+    gives the same numbers as mirroring each example after gathering it.
+
+    Example k is (input window start, target index); the first half of the examples are the plain
+    windows in sequence order, the second half (with augmentation) their mirrored twins, as in
+    the reference implementation. Indices live on the device too, so a batch costs no host
+    round-trip: with ``device='cuda'`` the whole training set (about 1.1 GB for Human3.6M with
+    augmentation) sits in GPU memory.
     """
 
-    def __init__(self, sequences, num_frames, kps_left, kps_right, joints_left, joints_right, augment=True):
+    def __init__(self, sequences, num_frames, kps_left, kps_right, joints_left, joints_right, augment=True,
+                 root=0, device='cpu'):
         self.pad = (num_frames - 1) // 2
         self.num_frames = num_frames
-        self.kps_left, self.kps_right = list(kps_left), list(kps_right)
-        self.joints_left, self.joints_right = list(joints_left), list(joints_right)
+        self.device = torch.device(device)
         inputs, targets, starts, target_index = [], [], [], []
         input_offset = target_offset = 0
         for seq in sequences:
@@ -53,15 +74,21 @@ class TrainingWindows:
             target_index.append(target_offset + np.arange(n))
             input_offset += n + 2 * self.pad
             target_offset += n
-        self.inputs = np.concatenate(inputs).astype(np.float32)
-        self.targets = np.concatenate(targets).astype(np.float32)
+        inputs = np.concatenate(inputs).astype(np.float32)                         # (T_padded, J, 2)
+        targets = np.concatenate(targets).astype(np.float32)                       # (T, J, 3) metres
         starts, target_index = np.concatenate(starts), np.concatenate(target_index)
-        flips = np.zeros(len(starts), dtype=bool)
         if augment:
-            starts, target_index = np.tile(starts, 2), np.tile(target_index, 2)
-            flips = np.concatenate([flips, ~flips])
-        self.starts, self.target_index, self.flips = starts, target_index, flips
-        self._offsets = np.arange(num_frames)
+            # Mirrored copies after the originals; example k + n is example k mirrored.
+            inputs = np.concatenate([inputs, flip_pose(inputs, list(kps_left), list(kps_right))])
+            targets = np.concatenate([targets, flip_pose(targets, list(joints_left), list(joints_right))])
+            starts = np.concatenate([starts, starts + input_offset])
+            target_index = np.concatenate([target_index, target_index + target_offset])
+        targets = zero_root(targets, root)     # after mirroring, exactly as zeroing each batch's targets
+        self.inputs = torch.from_numpy(inputs).to(self.device)
+        self.targets = torch.from_numpy(targets).to(self.device)
+        self.starts = torch.from_numpy(starts).to(self.device)                 # (K,) int64
+        self.target_index = torch.from_numpy(target_index).to(self.device)     # (K,) int64
+        self._offsets = torch.arange(num_frames, device=self.device)
 
     def __len__(self):
         return len(self.starts)
@@ -70,28 +97,30 @@ class TrainingWindows:
         return (len(self) + batch_size - 1) // batch_size
 
     def epoch_order(self, rng):
-        """The shuffled example order of one epoch, drawn from `rng` (a numpy Generator)."""
+        """The shuffled example order of one epoch (numpy int64), drawn from `rng` on the host.
+
+        `rng` is a numpy RandomState or Generator: the order, and so the run, does not depend
+        on the device.
+        """
         return rng.permutation(len(self))
 
     def batch(self, example_ids):
-        """Gather examples -> inputs (B, F, J, 2) and targets (B, 1, J, 3) as torch tensors."""
+        """Gather examples (int64 tensor on the device) -> inputs (B, F, J, 2), targets (B, 1, J, 3)."""
         windows = self.starts[example_ids, None] + self._offsets            # (B, F)
         inputs = self.inputs[windows]                                         # (B, F, J, 2)
-        targets = self.targets[self.target_index[example_ids]][:, None]       # (B, 1, J, 3)
-        flip = self.flips[example_ids]
-        if flip.any():
-            inputs[flip] = flip_pose(inputs[flip], self.kps_left, self.kps_right)
-            targets[flip] = flip_pose(targets[flip], self.joints_left, self.joints_right)
-        return torch.from_numpy(inputs), torch.from_numpy(targets)
+        targets = self.targets[self.target_index[example_ids]][:, None]      # (B, 1, J, 3) metres
+        return inputs, targets
 
     def batches(self, order, batch_size, rank=0, world_size=1):
         """Yield (inputs, targets, global batch size) for `order`; with several ranks each takes a disjoint share.
 
         `batch_size` is the global batch: with world_size ranks, rank r takes its slice of every
-        global batch, so together the ranks see exactly the single-process batches.
+        global batch, so together the ranks see exactly the single-process batches. The order is
+        copied to the device once; each batch is then gathered there without a host sync.
         """
+        order = torch.as_tensor(np.asarray(order, dtype=np.int64)).to(self.device)
         for begin in range(0, len(order), batch_size):
-            global_batch = order[begin:begin + batch_size]
-            share = np.array_split(global_batch, world_size)[rank]
-            if len(share):
-                yield (*self.batch(share), len(global_batch))
+            end = min(begin + batch_size, len(order))
+            share_begin, share_end = rank_share(begin, end, rank, world_size)
+            if share_end > share_begin:
+                yield (*self.batch(order[share_begin:share_end]), end - begin)

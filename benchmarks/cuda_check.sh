@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The one CUDA check, run from the repository root on a machine with one NVIDIA GPU:
+#
+#     OUT=/some/dir bash benchmarks/cuda_check.sh
+#
+# (a) the test suite on CUDA, (b) benchmarks/bench_gpu.py, (c) the command line on CUDA: a short
+# training in fp32 and in bf16 (--amp; final MPJPE within 1 % of fp32), exact --deterministic
+# resume, --evaluate and --render. Each step has its own time limit and log, $OUT/<step>.log;
+# the last lines of each log and PASS/FAIL per step go to $OUT/summary.log and stdout.
+# Total at most 8.4 minutes. Needs python (PyTorch with CUDA, timm, numpy, pytest, pytest-xdist).
+# For a dry run elsewhere: STEPS="cli" DEVICE=cpu SUBSET=0.02 bash benchmarks/cuda_check.sh
+set -u -o pipefail
+export PYTHONUNBUFFERED=1 CI=1
+OUT=${OUT:-/tmp/cuda_check}
+PY=${PYTHON:-$(command -v python || command -v python3)}
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+STEPS=${STEPS:-pytest bench_gpu cli}
+DEVICE=${DEVICE:-cuda}
+SUBSET=${SUBSET:-0.3}
+export PY WORK DEVICE SUBSET
+SUMMARY="$OUT/summary.log"
+: > "$SUMMARY"
+failed=0
+
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log, record the result
+    local name=$1 limit=$2
+    shift 2
+    [[ " $STEPS " == *" $name "* ]] || return 0
+    local start=$SECONDS
+    timeout --kill-after=10 "$limit" "$@" > "$OUT/$name.log" 2>&1
+    local rc=$?
+    local verdict=PASS
+    [ $rc -eq 0 ] || { verdict="FAIL (exit $rc$([ $rc -eq 124 ] && echo ', time limit'))"; failed=1; }
+    { echo "== $name: $verdict in $((SECONDS - start)) s"; tail -n 25 "$OUT/$name.log"; echo; } | tee -a "$SUMMARY"
+}
+
+{ echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
+  echo; } 2>&1 | tee -a "$SUMMARY"
+
+# (a) the whole suite, device auto -> cuda
+step pytest 160 $PY -m pytest -q -n 6 -p no:cacheprovider tests benchmarks
+
+# (b) training / evaluation speed; compiled variants are skipped after --budget seconds
+step bench_gpu 210 $PY benchmarks/bench_gpu.py --budget 100
+
+# (c) the command line on CUDA
+cli() {
+    local data="$WORK/data" ck="$WORK/ckpt"
+    local common=(-d synthetic --data-dir "$data" -k gt -f 27 --embed-dim-ratio 16 --depth 2 --num-heads 4
+                  -b 512 --downsample 5 --subset "$SUBSET" -lr 0.002 --progress off --device "$DEVICE")
+    echo "-- fp32 (--no-tf32) and bf16 (--amp) training, 8 epochs with lr decay 0.8, same seed"
+    local pair=(-e 8 -lrd 0.8)
+    $PY run_poseformer.py "${common[@]}" "${pair[@]}" --no-tf32 -c "$ck/fp32" | tee "$WORK/fp32.txt" \
+        | grep -E '^\[|action-wise average' || return 1
+    $PY run_poseformer.py "${common[@]}" "${pair[@]}" --amp -c "$ck/amp" | tee "$WORK/amp.txt" \
+        | grep -E '^\[|action-wise average' || return 1
+    $PY - "$WORK/fp32.txt" "$WORK/amp.txt" <<'EOF' || return 1
+import re, sys
+fp32, amp = (float(re.search(r'Protocol #1 +\(MPJPE\) action-wise average: ([0-9.]+)', open(p).read()).group(1))
+             for p in sys.argv[1:])
+print(f'final MPJPE fp32 {fp32} mm, bf16 {amp} mm: {100 * (amp - fp32) / fp32:+.2f} %')
+sys.exit(0 if abs(amp - fp32) <= 0.01 * fp32 else 1)
+EOF
+    echo "-- --deterministic: 2 epochs == 1 epoch + resume 1 (bitwise)"
+    local det=("${common[@]}" --deterministic --no-eval --checkpoint-frequency 1)
+    $PY run_poseformer.py "${det[@]}" -e 2 -c "$ck/det_a" > /dev/null || return 1
+    $PY run_poseformer.py "${det[@]}" -e 1 -c "$ck/det_b" > /dev/null || return 1
+    $PY run_poseformer.py "${det[@]}" -e 2 -c "$ck/det_b" -r epoch_1.bin | grep -E '^\[|Resuming' || return 1
+    $PY - "$ck/det_a/epoch_2.bin" "$ck/det_b/epoch_2.bin" <<'EOF' || return 1
+import sys, torch
+a, b = (torch.load(p, weights_only=True) for p in sys.argv[1:])
+differ = [k for k in a['model_pos'] if not torch.equal(a['model_pos'][k], b['model_pos'][k])]
+print('resume exact' if not differ else f'resume differs in {len(differ)} tensors, e.g. {differ[:3]}')
+sys.exit(1 if differ else 0)
+EOF
+    echo "-- --evaluate and --render on CUDA"
+    $PY run_poseformer.py "${common[@]}" -c "$ck/fp32" --evaluate best_epoch.bin | grep 'action-wise average' || return 1
+    $PY run_poseformer.py "${common[@]}" -c "$ck/fp32" --evaluate best_epoch.bin --render --viz-subject S9 \
+        --viz-action Walking --viz-camera 0 --viz-limit 20 --viz-size 2 --viz-output "$WORK/walking.gif" || return 1
+    ls -la "$WORK/walking.gif"
+}
+export -f cli
+step cli 130 bash -o pipefail -c cli
+
+rm -rf "$WORK"
+echo "== overall: $([ $failed -eq 0 ] && echo PASS || echo FAIL)" | tee -a "$SUMMARY"
+exit $failed

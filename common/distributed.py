@@ -1,0 +1,68 @@
+"""Several training processes (torchrun): who am I, which device is mine, and summing across ranks.
+
+torchrun starts one process per device and tells each its place through the environment
+(``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``). A process on CUDA takes the GPU
+``cuda:LOCAL_RANK`` and talks over NCCL; on the CPU every process talks over gloo. Without
+torchrun (``WORLD_SIZE`` unset or 1) nothing is initialised and the context is rank 0 of 1.
+"""
+import os
+from dataclasses import dataclass, field
+
+import torch
+
+from common.errors import UserError
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """This process's place among the training processes, and the device it computes on."""
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device('cpu'))
+
+    @property
+    def is_main(self):
+        """Rank 0 prints, evaluates and writes checkpoints."""
+        return self.rank == 0
+
+
+def setup_distributed(device):
+    """Join the process group when started by torchrun; return this process's context.
+
+    `device`: the device type chosen for the run (``torch.device('cuda')`` or ``'cpu'``). On CUDA
+    with several processes, each process takes ``cuda:LOCAL_RANK`` (made current) and NCCL; more
+    processes on a machine than it has GPUs is a UserError raised by every process before any of
+    them waits for the others.
+    """
+    device = torch.device(device)
+    world_size = int(os.environ.get('WORLD_SIZE', '1'))
+    if world_size <= 1:
+        return DistributedContext(device=device)
+    import torch.distributed as dist
+    if device.type == 'cuda':
+        local_rank = int(os.environ.get('LOCAL_RANK', '0'))
+        per_machine = int(os.environ.get('LOCAL_WORLD_SIZE', world_size))
+        gpus = torch.cuda.device_count()
+        if per_machine > gpus:
+            raise UserError(f'{device.type}: {per_machine} training processes on this machine but only {gpus} '
+                            f'CUDA device(s); start at most {gpus} process(es) per machine, one per GPU, '
+                            f'or train the processes on the CPU', setting='device')
+        device = torch.device('cuda', local_rank)
+        torch.cuda.set_device(device)
+    dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo')
+    return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
+
+
+def teardown_distributed(context):
+    """Leave the process group (no-op for a single process)."""
+    if context.world_size > 1:
+        import torch.distributed as dist
+        dist.destroy_process_group()
+
+
+def sum_over_ranks(values, context):
+    """Sum a tensor over all processes (in place, returned); a single process returns it unchanged."""
+    if context.world_size > 1:
+        import torch.distributed as dist
+        dist.all_reduce(values)
+    return values
