@@ -1,0 +1,67 @@
+"""Backends of the streaming lifter: the two PoseFormer stages behind two numpy calls.
+
+A backend has
+
+* ``spatial(keypoints)``: ``(B, F, J, 2)`` float32 normalised 2D -> ``(B, F, J*c)`` float32
+  per-frame features (every frame on its own; F is free);
+* ``temporal(features)``: ``(B, F, J*c)`` with F = ``num_frame`` -> ``(B, 1, J, 3)`` float32, the
+  pose of the window's target frame in metres (camera frame, root-relative);
+* ``num_frame`` (F), ``num_joints`` (J) and ``frames_after_target`` (R: how many frames of the
+  window follow the target, (F-1)/2 for the centred model, 0 for a causal one).
+
+`TorchStages` runs a ``PoseTransformer``; `common.streaming.onnx_model.OnnxStages` runs the
+exported stage files on onnxruntime.
+"""
+import numpy as np
+import torch
+
+
+def frames_after_target(model):
+    """R of a model: its ``frames_after_target`` attribute when it declares one (a causal model says
+    0), else (F-1)/2, the centre frame of the window."""
+    return int(getattr(model, 'frames_after_target', (model.num_frame - 1) // 2))
+
+
+class TorchStages:
+    """A ``PoseTransformer``'s ``forward_spatial`` / ``forward_temporal`` with numpy in and out.
+
+    The model is moved to ``device`` and put in eval mode; calls run without autograd.
+    """
+
+    def __init__(self, model, device='cpu'):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.num_frame = model.num_frame
+        self.num_joints = model.num_joints
+        self.frames_after_target = frames_after_target(model)
+
+    @torch.inference_mode()
+    def spatial(self, keypoints):
+        """``(B, F, J, 2)`` -> ``(B, F, J*c)``."""
+        return self._numpy(self.model.forward_spatial(self._tensor(keypoints)))
+
+    @torch.inference_mode()
+    def temporal(self, features):
+        """``(B, F, J*c)`` -> ``(B, 1, J, 3)``."""
+        return self._numpy(self.model.forward_temporal(self._tensor(features)))
+
+    def _tensor(self, array):
+        return torch.from_numpy(np.asarray(array, dtype=np.float32)).to(self.device)
+
+    @staticmethod
+    def _numpy(tensor):
+        return tensor.float().cpu().numpy()
+
+
+def model_from_checkpoint(path, device='cpu'):
+    """The ``PoseTransformer`` saved in checkpoint ``path``, with its weights, in eval mode on ``device``.
+
+    The architecture is the checkpoint's (`common.model.loading.model_for_run` with nothing
+    requested: its stored settings, or for a released file those its weights show, with 8 heads).
+    Raises UserError for a missing, unreadable or non-PoseFormer file.
+    """
+    from common.io.checkpoint import load_checkpoint
+    from common.model.config import ModelConfig
+    from common.model.loading import model_for_run
+    model = model_for_run(ModelConfig(), load_checkpoint(path), path, frames_given=False, seed=0)
+    return model.to(device).eval()

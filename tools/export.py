@@ -1,0 +1,58 @@
+"""Export a PoseFormer checkpoint to ONNX (dynamic batch), with its two stages for streaming if asked.
+
+    python tools/export.py checkpoint/gt81f.bin --onnx export/gt81f.onnx
+    python tools/export.py checkpoint/gt81f.bin --onnx export/gt81f.onnx --stages
+
+The first writes the whole model, ``keypoints_2d`` (batch, F, J, 2) -> ``pose_3d`` (batch, 1, J, 3)
+metres; ``--stages`` also writes ``gt81f.spatial.onnx`` and ``gt81f.temporal.onnx`` beside it, which
+the streaming lifter runs on onnxruntime (``tools/stream_demo.py --onnx export/gt81f.onnx``). When
+onnxruntime is installed, the exported model is checked against PyTorch on a random batch. See
+`common.streaming.onnx_model` for the file layout.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cli.entry import run_program  # noqa: E402
+from cli.parser import ArgumentParser, flag_names  # noqa: E402
+
+TOLERANCE_M = 1e-5
+
+
+def build_parser():
+    parser = ArgumentParser(prog='tools/export.py', description='Export a PoseFormer checkpoint to ONNX.')
+    parser.add_argument('checkpoint', help='checkpoint file (a released one or one written by training)')
+    parser.add_argument('--onnx', required=True, metavar='PATH', help='ONNX file to write (the whole model)')
+    parser.add_argument('--stages', action='store_true',
+                        help='also write the spatial and temporal stages beside it (<name>.spatial.onnx, '
+                             '<name>.temporal.onnx), for the streaming lifter')
+    return parser
+
+
+def export(args):
+    from common.streaming import export_onnx, model_from_checkpoint, onnx_difference
+    model = model_from_checkpoint(args.checkpoint)
+    config = model.config
+    print(f'{args.checkpoint}: {config["num_frame"]} frames, {config["num_joints"]} joints, '
+          f'embedding {config["embed_dim_ratio"]}, depth {config["depth"]}, {config["num_heads"]} heads')
+    for path in export_onnx(model, args.onnx, stages=args.stages):
+        print(f'wrote {path} ({path.stat().st_size / 1e6:.1f} MB)')
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        print('onnxruntime is not installed: the exported model was not run (pip install onnxruntime to check it)')
+        return 0
+    difference = onnx_difference(model, args.onnx)
+    verdict = 'same output' if difference <= TOLERANCE_M else 'DIFFERENT output'
+    print(f'onnxruntime vs PyTorch on a random batch: largest difference {difference:.1e} m ({verdict})')
+    return 0 if difference <= TOLERANCE_M else 1
+
+
+def main(argv=None):
+    parser = build_parser()
+    return run_program(lambda: export(parser.parse_args(argv)), flag_names(parser))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
