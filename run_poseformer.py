@@ -5,115 +5,103 @@
     torchrun --nproc_per_node 2 run_poseformer.py ...                       # several GPUs / processes
 
 `main(argv)` is importable and returns the exit status; user errors print ``error: ...`` and
-return 2 without a traceback.
+return 2 without a traceback. This file wires flags (`cli.arguments`) to the library (`common`):
+data -> model -> training -> evaluation -> report / render.
 """
 import functools
-import os
 import sys
 from pathlib import Path
 
+from cli.entry import run_program
 from common.errors import UserError
 
 ROOT_DIR = Path(__file__).resolve().parent
 
 
 def main(argv=None):
-    try:
-        from cli.arguments import parse_args
-        args = parse_args(argv)
-        return run(args)
-    except UserError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print('interrupted: checkpoints written so far are complete (writes are atomic)', file=sys.stderr)
-        return 130
+    from cli.arguments import FLAG_NAMES, parse_args
+    return run_program(lambda: run(parse_args(argv)), FLAG_NAMES,
+                       interrupted_note='checkpoints written so far are complete (writes are atomic)')
 
 
 def run(args):
     import torch
 
-    from common.io.checkpoint import load_checkpoint
+    from cli import arguments as cli_args
     from common.data.sources import load_bundle
-    from common.evaluation import EvalOptions, evaluate
-    from common.report import format_report, write_results_json
-    from common.model.poseformer import count_parameters, macs_per_output_frame
-    from common.progress import progress_wanted
-    from common.training import (new_state, setup_distributed, state_from_checkpoint, teardown_distributed,
-                                 train)
-
+    from common.distributed import setup_distributed, teardown_distributed
+    from common.evaluation import evaluate
+    from common.io.checkpoint import load_checkpoint
     from common.malloc_tuning import tune_malloc
+    from common.model.complexity import count_parameters, macs_per_output_frame
+    from common.model.loading import model_for_run
+    from common.numerics import prepare_numerics
+    from common.progress import progress_wanted
+    from common.report import format_report, write_results_json
+    from common.training import make_optimizer, new_state, state_from_checkpoint, train
+
     tune_malloc()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    context = setup_distributed(device)
-    if context.world_size > 1 and device.type == 'cuda':
-        device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-        torch.cuda.set_device(device)
+    prepare_numerics(args.deterministic)          # before the first CUDA matmul
+    context = setup_distributed(resolve_device(args.device))
+    device = context.device
     log = functools.partial(print, flush=True) if context.is_main else (lambda *a, **k: None)
     progress = progress_wanted(args.progress)
     try:
         evaluate_only = bool(args.evaluate)
-        if args.dataset == 'custom' and not evaluate_only:
-            raise UserError('-d custom has no 3D ground truth to train on: pass --evaluate CHECKPOINT '
-                            '(e.g. a released checkpoint or one trained on Human3.6M) and --render/--viz-export')
         checkpoint_file = args.evaluate or args.resume
         checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file)) if checkpoint_file else None
 
-        bundle = load_bundle(args, need_train=not evaluate_only)
+        bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
         log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
             f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
-        model = build_model(args, checkpoint, bundle.num_joints, checkpoint_file).to(device)
+        model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
+                              frames_given=args.number_of_frames is not None, seed=args.seed).to(device)
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
-        symmetry = bundle.symmetry
         if args.amp and device.type != 'cuda':
-            log('note: --amp only acts on CUDA; this run stays in fp32')
-        if args.compile:
-            # Compile the two stages separately: training calls both through forward, evaluation
-            # calls them one by one. Weights and state_dict keys are unchanged.
-            model.forward_spatial = torch.compile(model.forward_spatial)
-            model.forward_temporal = torch.compile(model.forward_temporal)
+            log('note: on the CPU --amp runs training\'s temporal stage in bf16; evaluation stays fp32')
 
         if not evaluate_only:
+            config = cli_args.train_config(args, device, progress)
             torch.manual_seed(args.seed)
-            optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.1)
-            state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(args)
+            optimizer = make_optimizer(model, args.learning_rate, device)
+            state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(config)
             if checkpoint:
                 log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
-            train_model = model
-            if context.world_size > 1:
-                from torch.nn.parallel import DistributedDataParallel
-                train_model = DistributedDataParallel(model, device_ids=[device] if device.type == 'cuda' else None)
             on_epoch_end = None
             if args.export_training_curves:
                 from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
-            os.makedirs(args.checkpoint, exist_ok=True)
+            Path(args.checkpoint).mkdir(parents=True, exist_ok=True)
             log(f'Training for {args.epochs} epochs on {device} (batch {args.batch_size}, lr {args.learning_rate}, '
                 f'lrd {args.lr_decay}, augmentation {args.data_augmentation})')
-            train(args, train_model, optimizer, bundle, state, device, context, symmetry, log=log, progress=progress,
+            train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
                   on_epoch_end=on_epoch_end)
 
         if not context.is_main:
             return 0
+        if args.compile:
+            # Evaluation calls the two stages one by one: compile them now (training compiled its own step).
+            model.forward_spatial = torch.compile(model.forward_spatial)
+            model.forward_temporal = torch.compile(model.forward_temporal)
+        options = cli_args.eval_options(args, device, progress)
         result = None
         rendering = args.render or args.viz_export
         # As the official script: rendering predicts just the chosen sequence instead of
         # evaluating the whole test set first.
         if not rendering and any(seq.poses_3d is not None for seq in bundle.test):
             log('Evaluating...')
-            options = EvalOptions(tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
-                                  amp=args.amp, progress=progress, by_subject=args.by_subject)
-            result = evaluate(model, bundle.test, symmetry, bundle.protocol, options, config=run_config(args, model))
+            result = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol, options,
+                              config=run_config(args, model))
             log(format_report(result, tta=args.test_time_augmentation))
             if args.results_json:
                 write_results_json(args.results_json, result)
                 log(f'Results written to {args.results_json}')
         if rendering:
-            from common.render.animation import render_from_args
-            render_from_args(args, model, bundle, symmetry, device, result)
+            from common.render.sequence import render_from_config
+            render_from_config(cli_args.render_config(args), model, bundle, device, options, result, log=log)
         return 0
     finally:
         teardown_distributed(context)
@@ -136,36 +124,8 @@ def resolve_checkpoint_path(checkpoint_dir, name):
     return Path(name)
 
 
-def build_model(args, checkpoint, num_joints, checkpoint_file):
-    """The PoseTransformer for this run: configuration from the checkpoint when there is one."""
-    from common.io.checkpoint import infer_model_config, load_model_weights, strip_module_prefix
-    from common.model.poseformer import PoseTransformer
-    config = dict(num_frame=args.number_of_frames or 81, num_joints=num_joints, in_chans=2,
-                  embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
-                  mlp_ratio=2., qkv_bias=True, qk_scale=None, drop_rate=args.dropout,
-                  drop_path_rate=args.drop_path)
-    if checkpoint is not None:
-        state_dict = strip_module_prefix(checkpoint['model_pos'])
-        stored = checkpoint.get('config')
-        if not stored:
-            # Release files carry weights only: the head count cannot be read from them, so
-            # --num-heads (default 8, as released) stays in force.
-            stored = {k: v for k, v in infer_model_config(state_dict).items() if k != 'num_heads'}
-        for key in ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias'):
-            if key in stored:
-                config[key] = stored[key]
-        # -f given and different from the checkpoint: build what was asked, so that loading reports it.
-        if args.number_of_frames is None:
-            config['num_frame'] = stored['num_frame']
-    import torch
-    torch.manual_seed(args.seed)
-    model = PoseTransformer(**config)
-    if checkpoint is not None:
-        load_model_weights(model, state_dict, checkpoint_file, frames_flag_given=args.number_of_frames is not None)
-    return model
-
-
 def run_config(args, model):
+    """The run's flags and model configuration as plain data (kept in --results-json)."""
     config = {k: v for k, v in vars(args).items() if isinstance(v, (str, int, float, bool, type(None), list))}
     config['model'] = dict(model.config)
     return config

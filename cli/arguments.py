@@ -1,24 +1,20 @@
-"""Command-line flags: the official PoseFormer flags (same names, short forms, defaults) plus ours.
+"""run_poseformer.py's flags: the official PoseFormer flags (same names, short forms, defaults) plus ours,
+and the translation of parsed flags into the library's typed configurations.
 
-`parse_args(argv)` parses and validates; every invalid combination raises `UserError` with a
-message that names the flag and the fix (the CLI prints it without a traceback).
+`parse_args(argv)` parses and validates; every invalid combination raises `UserError` naming the flag
+and the fix. The ``*_config`` functions are the only place where flags meet the library: the library
+never sees an argparse namespace, and errors it raises name a setting (an argparse dest), which
+`FLAG_NAMES` turns back into the flag the user typed.
 """
-import argparse
-
 from common.errors import UserError
+from cli.parser import ArgumentParser, flag_names
+from common.data.sources import DATASETS
 
-DATASETS = ('h36m', 'synthetic', 'custom', '3dhp')
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UserError instead of printing usage and exiting itself."""
-
-    def error(self, message):
-        raise UserError(f'{message} (see python run_poseformer.py --help)')
+DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
 
 
 def build_parser():
-    parser = _Parser(prog='run_poseformer.py',
+    parser = ArgumentParser(prog='run_poseformer.py',
                      description='PoseFormer: train and evaluate 2D-to-3D pose lifting (Zheng et al., ICCV 2021).')
 
     general = parser.add_argument_group('General (official)')
@@ -27,10 +23,12 @@ def build_parser():
                               'generated on first use)')
     general.add_argument('-k', '--keypoints', default='cpn_ft_h36m_dbb', metavar='NAME',
                          help='2D detections: reads <data-dir>/data_2d_<dataset>_<NAME>.npz (default cpn_ft_h36m_dbb)')
-    general.add_argument('-str', '--subjects-train', default='S1,S5,S6,S7,S8', metavar='LIST',
-                         help='training subjects separated by commas')
-    general.add_argument('-ste', '--subjects-test', default='S9,S11', metavar='LIST',
-                         help='test subjects separated by commas')
+    general.add_argument('-str', '--subjects-train', default=None, metavar='LIST',
+                         help=f'training subjects separated by commas (default {DEFAULT_SUBJECTS_TRAIN}; '
+                              '-d 3dhp: all of its training subjects)')
+    general.add_argument('-ste', '--subjects-test', default=None, metavar='LIST',
+                         help=f'test subjects separated by commas (default {DEFAULT_SUBJECTS_TEST}; '
+                              '-d 3dhp: all of its test subjects)')
     general.add_argument('-a', '--actions', default='*', metavar='LIST',
                          help='actions to train/test on, separated by commas (prefix match), or * for all')
     general.add_argument('-c', '--checkpoint', default='checkpoint', metavar='PATH', help='checkpoint directory')
@@ -100,6 +98,11 @@ def build_parser():
     ours.add_argument('--num-heads', default=8, type=int, metavar='H', help='attention heads (default 8)')
     ours.add_argument('--drop-path', default=0.1, type=float, metavar='P', help='stochastic depth rate (default 0.1)')
     ours.add_argument('--amp', action='store_true', help='bf16 autocast on CUDA (fp32 is the default, for fidelity)')
+    ours.add_argument('--no-tf32', dest='tf32', action='store_false',
+                      help='on CUDA, full fp32 matmuls instead of TF32 (TF32 is the default there, as PyTorch 1.7 '
+                           'on the paper\'s GPUs)')
+    ours.add_argument('--deterministic', action='store_true',
+                      help='deterministic algorithms (bitwise-repeatable runs and resumes on CUDA; slower)')
     ours.add_argument('--compile', action='store_true', help='torch.compile the model (slow start, faster steps)')
     ours.add_argument('--threads', default=0, type=int, metavar='N', help='CPU threads for torch (default: all cores)')
     ours.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
@@ -110,7 +113,7 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    args = build_parser().parse_args(argv)
+    args = PARSER.parse_args(argv)
     validate(args)
     return args
 
@@ -152,7 +155,67 @@ def validate(args):
     if args.embed_dim_ratio % args.num_heads:
         raise UserError(f'--num-heads {args.num_heads} must divide --embed-dim-ratio {args.embed_dim_ratio} '
                         '(each head gets an equal share of the spatial embedding)')
-    args.subjects_train_list = [s for s in args.subjects_train.split(',') if s]
-    args.subjects_test_list = [s for s in args.subjects_test.split(',') if s]
-    args.action_filter = None if args.actions == '*' else [a for a in args.actions.split(',') if a]
+    # Remember which subject lists were chosen (a source has its own default), then show the defaults.
+    args.subjects_given = {'subjects_train': args.subjects_train is not None,
+                           'subjects_test': args.subjects_test is not None}
+    if args.subjects_train is None:
+        args.subjects_train = DEFAULT_SUBJECTS_TRAIN
+    if args.subjects_test is None:
+        args.subjects_test = DEFAULT_SUBJECTS_TEST
     return args
+
+
+PARSER = build_parser()
+FLAG_NAMES = flag_names(PARSER)      # setting (argparse dest) -> the flag, for error messages
+
+
+# ------------------------------------------------------------------ flags -> the library's configurations
+
+def _names(text):
+    return tuple(name for name in text.split(',') if name)
+
+
+def data_config(args, need_train=True):
+    """The `DataConfig` of the parsed flags."""
+    from common.data.sources import DataConfig
+    return DataConfig(
+        dataset=args.dataset, keypoints=args.keypoints, data_dir=args.data_dir,
+        subjects_train=_names(args.subjects_train) if args.subjects_given['subjects_train'] else None,
+        subjects_test=_names(args.subjects_test) if args.subjects_given['subjects_test'] else None,
+        actions=None if args.actions == '*' else _names(args.actions), subset=args.subset,
+        downsample=args.downsample, synthetic_seed=args.synthetic_seed, need_train=need_train,
+        only_subject=args.viz_subject)
+
+
+def model_request(args, num_joints):
+    """The `ModelConfig` the flags ask for (a checkpoint may overrule it: `common.model.loading`)."""
+    from common.model.config import ModelConfig
+    return ModelConfig(num_frame=args.number_of_frames or 81, num_joints=num_joints,
+                       embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
+                       drop_rate=args.dropout, drop_path_rate=args.drop_path)
+
+
+def eval_options(args, device, progress=False):
+    """The `EvalOptions` of the parsed flags."""
+    from common.evaluation import EvalOptions
+    return EvalOptions(tta=args.test_time_augmentation, batch_size=args.eval_batch_size, device=device,
+                       amp=args.amp, progress=progress, by_subject=args.by_subject)
+
+
+def train_config(args, device, progress=False):
+    """The `TrainConfig` of the parsed flags."""
+    from common.training import TrainConfig
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                       lr_decay=args.lr_decay, augment=args.data_augmentation, checkpoint_dir=args.checkpoint,
+                       checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
+                       eval_train=args.eval_train, seed=args.seed, amp=args.amp, tf32=args.tf32,
+                       deterministic=args.deterministic, compile=args.compile,
+                       validation=eval_options(args, device, progress))
+
+
+def render_config(args):
+    """The `RenderConfig` of the parsed flags (its fields are the --viz-* settings)."""
+    from dataclasses import fields
+
+    from common.render.sequence import RenderConfig
+    return RenderConfig(**{f.name: getattr(args, f.name) for f in fields(RenderConfig)})

@@ -15,9 +15,10 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def flag_names(parser):
-    """Setting (argparse dest) -> the flag users type for it (its longest spelling)."""
+    """Setting (argparse dest) -> how messages name its flag: the short and the long spelling, '-k/--keypoints'."""
     names = {}
     for action in parser._actions:
         if action.option_strings and action.dest not in names:
-            names[action.dest] = max(action.option_strings, key=len)
+            first, longest = action.option_strings[0], max(action.option_strings, key=len)
+            names[action.dest] = first if first == longest else f'{first}/{longest}'
     return names

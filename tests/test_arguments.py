@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from cli.arguments import build_parser, parse_args
+from cli.arguments import build_parser, data_config, parse_args
 from common.errors import UserError
 from run_poseformer import ROOT_DIR, main
 
@@ -33,8 +33,8 @@ def test_official_defaults_and_short_forms():
     assert args.data_dir == 'data' and args.number_of_frames is None
     for flag in ('-f', '-frame', '--number-of-frames'):
         assert parse_args([flag, '27']).number_of_frames == 27
-    assert parse_args(['-a', 'Walk,Eat']).action_filter == ['Walk', 'Eat']
-    assert parse_args(['-a', '*']).action_filter is None
+    assert data_config(parse_args(['-a', 'Walk,Eat'])).actions == ('Walk', 'Eat')
+    assert data_config(parse_args(['-a', '*'])).actions is None
     assert not parse_args(['-no-da']).data_augmentation
     assert build_parser().prog == 'run_poseformer.py'
 
@@ -69,3 +69,19 @@ def test_device_cuda_without_cuda_is_a_clear_error(tmp_path, capsys):
         pytest.skip('CUDA present')
     assert main(['--device', 'cuda', '--data-dir', str(tmp_path)]) == 2
     assert 'no CUDA device' in capsys.readouterr().err
+
+
+def test_subject_lists_left_at_their_defaults_let_the_source_choose():
+    default = data_config(parse_args([]))
+    assert default.subjects_train is None and default.subjects_test is None
+    chosen = data_config(parse_args(['-str', 'S1,S5', '-ste', 'S9']))
+    assert chosen.subjects_train == ('S1', 'S5') and chosen.subjects_test == ('S9',)
+    # the flags still show the official defaults (and --results-json records them)
+    assert (parse_args([]).subjects_train, parse_args([]).subjects_test) == ('S1,S5,S6,S7,S8', 'S9,S11')
+
+
+def test_library_errors_name_the_flag_that_sets_the_value(h36m_dir, capsys):
+    data_dir, _ = h36m_dir
+    assert main(['--data-dir', str(data_dir), '-k', 'nope', '-e', '1']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: -k/--keypoints nope: ') and 'Traceback' not in err

@@ -58,7 +58,7 @@ class _Echo:
         return torch.cat([centre, torch.zeros_like(centre[..., :1])], dim=-1)
 
 
-def test_evaluate_aggregates_actions_and_uses_the_protocol_mask():
+def test_evaluate_aggregates_actions_and_scores_only_valid_frames():
     rng = np.random.default_rng(0)
     symmetry = Symmetry([1], [2], [1], [2])
     sequences = []
@@ -67,10 +67,9 @@ def test_evaluate_aggregates_actions_and_uses_the_protocol_mask():
         kps[:, 0] = 0                                    # the echoed root sits at the origin
         truth = np.concatenate([kps, np.zeros((n, 3, 1), np.float32)], axis=-1)
         truth[:, 1:, 2] += 0.010                         # every non-root joint 10 mm off in depth
-        sequences.append(Sequence('S9', action, 0, kps, truth, {}))
-    drop_eating_first = EvaluationProtocol(valid_frames=lambda seq: np.arange(len(seq.poses_2d)) > 0
-                                           if seq.action == 'Eating' else np.ones(len(seq.poses_2d), bool))
-    result = evaluate(_Echo(), sequences, symmetry, drop_eating_first, EvalOptions(tta=False, metrics=('mpjpe',)))
+        valid = (np.arange(n) > 0) if action == 'Eating' else None     # Eating's first frame is not scored
+        sequences.append(Sequence('S9', action, 0, kps, truth, {}, valid))
+    result = evaluate(_Echo(), sequences, symmetry, EvaluationProtocol(), EvalOptions(tta=False, metrics=('mpjpe',)))
     # the root slot of the truth is zeroed: 2 of 3 joints are 10 mm off -> 6.667 mm per frame
     assert list(result.per_action) == ['Walking', 'Eating']
     assert result.per_action['Walking']['frames'] == 6 and result.per_action['Eating']['frames'] == 2
