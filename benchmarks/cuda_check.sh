@@ -7,7 +7,7 @@
 # training in fp32 and in bf16 (--amp; final MPJPE within 1 % of fp32), exact --deterministic
 # resume, --evaluate and --render. Each step has its own time limit and log, $OUT/<step>.log;
 # the last lines of each log and PASS/FAIL per step go to $OUT/summary.log and stdout.
-# Total at most 8.4 minutes. Needs python (PyTorch with CUDA, timm, numpy, pytest, pytest-xdist).
+# Total at most 8.8 minutes. Needs python (PyTorch with CUDA, timm, numpy, pytest, pytest-xdist).
 # For a dry run elsewhere: STEPS="cli" DEVICE=cpu SUBSET=0.02 bash benchmarks/cuda_check.sh
 set -u -o pipefail
 export PYTHONUNBUFFERED=1 CI=1
@@ -15,7 +15,7 @@ OUT=${OUT:-/tmp/cuda_check}
 PY=${PYTHON:-$(command -v python || command -v python3)}
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
-STEPS=${STEPS:-pytest bench_gpu cli}
+STEPS=${STEPS:-pytest bench_gpu profile cli}
 DEVICE=${DEVICE:-cuda}
 SUBSET=${SUBSET:-0.3}
 export PY WORK DEVICE SUBSET
@@ -40,10 +40,13 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAM
   echo; } 2>&1 | tee -a "$SUMMARY"
 
 # (a) the whole suite, device auto -> cuda
-step pytest 160 $PY -m pytest -q -n 6 -p no:cacheprovider tests benchmarks
+step pytest 150 $PY -m pytest -q -n 6 -p no:cacheprovider tests benchmarks
 
 # (b) training / evaluation speed; compiled variants are skipped after --budget seconds
-step bench_gpu 210 $PY benchmarks/bench_gpu.py --budget 100
+step bench_gpu 200 $PY benchmarks/bench_gpu.py --budget 95
+
+# (b2) where the time of our bf16 step goes (top kernels)
+step profile 45 $PY benchmarks/profile_gpu_step.py
 
 # (c) the command line on CUDA
 cli() {
