@@ -57,7 +57,8 @@ def run(args):
         log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
             f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
         model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
-                              frames_given=args.number_of_frames is not None, seed=args.seed).to(device)
+                              frames_given=args.number_of_frames is not None, seed=args.seed)
+        model = model.to(device).choose_attention(device)
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
         if args.amp and device.type != 'cuda':

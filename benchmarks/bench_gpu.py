@@ -111,11 +111,13 @@ def training_variants(a, frames, device, sequences, compiled=False):
                                      device=device)
     host_windows = TrainingWindows(sequences, frames, cb.KPS_LEFT, cb.KPS_RIGHT, cb.JOINTS_LEFT, cb.JOINTS_RIGHT)
 
-    def ours(name, tf32=False, amp=False, compile_mode=None, host=False):
+    def ours(name, tf32=False, amp=False, compile_mode=None, host=False, spatial_sdpa=False):
         if compile_mode and time.perf_counter() - a.started > a.budget:
             print(f'  {name}: skipped (over the --budget of {a.budget:.0f} s)', flush=True)
             return
         model = cb.make_model(frames, drop_path_rate=0.1, **a.model).to(device).train()
+        if not spatial_sdpa:
+            model.choose_attention(device)          # the product's choice (explicit spatial attention on CUDA)
         optimizer = make_optimizer(model, 1e-4, device)
         step = TrainingStep(model, optimizer, device, amp=amp, compile=compile_mode or False)
         batches = _cycle_batches(host_windows if host else device_windows, a.batch)
@@ -176,6 +178,8 @@ def training_variants(a, frames, device, sequences, compiled=False):
     if device.type == 'cuda':
         ours('ours tf32', tf32=True)
     ours('ours bf16', tf32=True, amp=True)
+    if device.type == 'cuda':
+        ours('ours bf16, SDPA spatial', tf32=True, amp=True, spatial_sdpa=True)
     for name, windows in (('host', host_windows), ('device', device_windows)):
         ids = torch.as_tensor(np.random.RandomState(1).permutation(len(windows))[:a.batch]).to(windows.device)
         gather[name] = time_per_call(lambda: windows.batch(ids), device, 1.0, block=20)
@@ -208,7 +212,7 @@ def evaluation_variants(a, frames, device, sequences):
     from common.data.types import Symmetry
     from common.evaluation import predict_sequence
     symmetry = Symmetry(cb.KPS_LEFT, cb.KPS_RIGHT, cb.JOINTS_LEFT, cb.JOINTS_RIGHT)
-    model = cb.make_model(frames, **a.model).to(device).eval()
+    model = cb.make_model(frames, **a.model).to(device).eval().choose_attention(device)
     naive = NaivePoseFormer(**model.config).to(device).eval()
     naive.load_state_dict(model.state_dict())
     video = sequences[0].poses_2d[:a.eval_length]

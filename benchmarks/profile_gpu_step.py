@@ -45,7 +45,7 @@ def main(argv=None):
         p3 = cb.smooth_poses_3d(2000 if cuda else 200, seed=i)
         seqs.append(type('S', (), {'poses_2d': (p3[..., :2] / p3[..., 2:]).astype(np.float32), 'poses_3d': p3}))
     windows = TrainingWindows(seqs, frames, cb.KPS_LEFT, cb.KPS_RIGHT, cb.JOINTS_LEFT, cb.JOINTS_RIGHT, device=device)
-    model = cb.make_model(frames, drop_path_rate=0.1).to(device).train()
+    model = cb.make_model(frames, drop_path_rate=0.1).to(device).train().choose_attention(device)
     step = TrainingStep(model, make_optimizer(model, 1e-4, device), device, amp=not a.fp32)
     order = windows.epoch_order(np.random.RandomState(0))
     batches = windows.batches(order[:len(order) // batch * batch], batch)

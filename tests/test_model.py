@@ -228,3 +228,16 @@ def test_quick_start_model_complexity_as_printed():
     assert f"{count_parameters(model):,} parameters, {macs_per_output_frame(model) / 1e9:.3f} GMACs" == \
         "1,211,997 parameters, 0.012 GMACs"
     assert macs_per_output_frame(model) == 11_556_192     # what the forward-hook counter gave
+
+
+def test_explicit_spatial_attention_on_cuda_computes_the_same_as_the_fused_kernel():
+    torch.manual_seed(0)
+    model = PoseTransformer(num_frame=9, embed_dim_ratio=16, depth=2, num_heads=4, drop_path_rate=0.0).eval()
+    x = torch.randn(3, 9, 17, 2)
+    fused = model(x)
+    model.choose_attention('cuda')                    # only flips a flag: needs no GPU
+    assert all(not blk.attn.fused_attn for blk in model.Spatial_blocks)
+    assert all(blk.attn.fused_attn for blk in model.blocks)
+    torch.testing.assert_close(model(x), fused, rtol=0, atol=1e-6)
+    model.choose_attention('cpu')
+    assert all(blk.attn.fused_attn for blk in model.Spatial_blocks)

@@ -105,6 +105,21 @@ class PoseTransformer(nn.Module):
         self.weighted_mean = nn.Conv1d(in_channels=cfg.num_frame, out_channels=1, kernel_size=1)
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, cfg.num_joints * 3))
 
+    def choose_attention(self, device):
+        """Use the faster of two equal ways to compute the spatial stage's attention on `device`.
+
+        The spatial stage attends over J = 17 tokens with a head dimension of c / heads = 4. On
+        CUDA, PyTorch's fused attention pads such heads to 32 and ran 3.5x slower than the explicit
+        ``softmax(q k^T / sqrt(d)) v`` (forward + backward of (B*F, 8, 17, 4), H200:
+        benchmarks/bench_gpu.py), so CUDA uses the explicit form there; the CPU keeps the fused
+        kernel, which was faster there. The temporal stage always uses the fused kernel. Weights and
+        results are the same up to rounding. Returns the model.
+        """
+        explicit = torch.device(device).type == 'cuda'
+        for blk in self.Spatial_blocks:
+            blk.attn.fused_attn = not explicit
+        return self
+
     def forward_spatial(self, x):
         """Spatial stage: ``(B, F, J, C_in)`` keypoints -> ``(B, F, J*c)`` frame features.
 
