@@ -40,6 +40,7 @@ def run(args):
     from common.report import format_report, write_results_json
     from common.training import make_optimizer, new_state, state_from_checkpoint, train
 
+    check_outputs(args)
     tune_malloc()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -48,6 +49,10 @@ def run(args):
     device = context.device
     log = functools.partial(print, flush=True) if context.is_main else (lambda *a, **k: None)
     progress = progress_wanted(args.progress)
+    unused = cli_args.unused_flags_given(args)
+    if unused:
+        log(f'note: {", ".join(unused)}: accepted as by the official code, which does not use '
+            f'{"it" if len(unused) == 1 else "them"} either (no effect)')
     try:
         evaluate_only = bool(args.evaluate)
         checkpoint_file = args.evaluate or args.resume
@@ -76,8 +81,11 @@ def run(args):
                 from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
             Path(args.checkpoint).mkdir(parents=True, exist_ok=True)
-            log(f'Training for {args.epochs} epochs on {device} (batch {args.batch_size}, lr {args.learning_rate}, '
-                f'lrd {args.lr_decay}, augmentation {args.data_augmentation})')
+            log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} (batch {args.batch_size}, '
+                f'lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
+            log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
+                + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
+                + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
             train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
                   on_epoch_end=on_epoch_end)
 
@@ -106,6 +114,16 @@ def run(args):
         return 0
     finally:
         teardown_distributed(context)
+
+
+def check_outputs(args):
+    """Every output of the run can be written: checked before any work (a run must not fail at its end)."""
+    from common.io.writable import check_output_file, check_output_folder
+    if not args.evaluate:
+        check_output_folder(args.checkpoint, 'checkpoint')
+    for setting in ('results_json', 'viz_output', 'viz_export'):
+        if getattr(args, setting):
+            check_output_file(getattr(args, setting), setting)
 
 
 def resolve_device(name):

@@ -6,15 +6,18 @@ and the fix. The ``*_config`` functions are the only place where flags meet the 
 never sees an argparse namespace, and errors it raises name a setting (an argparse dest), which
 `FLAG_NAMES` turns back into the flag the user typed.
 """
-from common.errors import UserError
+import argparse
+import math
+
 from cli.parser import ArgumentParser, flag_names
 from common.data.sources import DATASETS
+from common.errors import UserError
 
 DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
 
 
 def build_parser():
-    parser = ArgumentParser(prog='run_poseformer.py',
+    parser = ArgumentParser(prog='run_poseformer.py', preferred=OFFICIAL_DESTS,
                      description='PoseFormer: train and evaluate 2D-to-3D pose lifting (Zheng et al., ICCV 2021).')
 
     general = parser.add_argument_group('General (official)')
@@ -49,7 +52,8 @@ def build_parser():
     model.add_argument('-e', '--epochs', default=200, type=int, metavar='N', help='number of training epochs')
     model.add_argument('-b', '--batch-size', default=512, type=int, metavar='N',
                        help='batch size in terms of predicted frames')
-    model.add_argument('-drop', '--dropout', default=0., type=float, metavar='P', help='dropout probability')
+    model.add_argument('-drop', '--dropout', default=0., type=float, metavar='P',
+                       help='accepted, no effect: the official code never passes it to the model (see --model-dropout)')
     model.add_argument('-lr', '--learning-rate', default=0.0001, type=float, metavar='LR', help='initial learning rate')
     model.add_argument('-lrd', '--lr-decay', default=0.99, type=float, metavar='LR',
                        help='learning rate decay per epoch')
@@ -97,6 +101,9 @@ def build_parser():
     ours.add_argument('--depth', default=4, type=int, metavar='L', help='transformer blocks per stage (default 4)')
     ours.add_argument('--num-heads', default=8, type=int, metavar='H', help='attention heads (default 8)')
     ours.add_argument('--drop-path', default=0.1, type=float, metavar='P', help='stochastic depth rate (default 0.1)')
+    ours.add_argument('--model-dropout', default=0., type=float, metavar='P',
+                      help='dropout after the position embeddings, attention projections and MLPs (default 0, '
+                           'as the official model, whatever -drop says)')
     ours.add_argument('--amp', action='store_true', help='bf16 autocast on CUDA (fp32 is the default, for fidelity)')
     ours.add_argument('--no-tf32', dest='tf32', action='store_false',
                       help='on CUDA, full fp32 matmuls instead of TF32 (TF32 is the default there, as PyTorch 1.7 '
@@ -109,7 +116,42 @@ def build_parser():
                       help='progress bars (auto: only on a terminal and when CI is not set)')
     ours.add_argument('--synthetic-seed', default=0, type=int,
                       help='seed of the embedded synthetic dataset (-d synthetic)')
+
+    # Flags of the official argument list that PoseFormer never reads (VideoPose3D's semi-supervised
+    # and convolutional options): accepted so that official command lines run, reported as unused.
+    for flags, kwargs in UNUSED_OFFICIAL_FLAGS:
+        parser.add_argument(*flags, help=argparse.SUPPRESS, **kwargs)
     return parser
+
+
+UNUSED_OFFICIAL_FLAGS = (
+    (('-sun', '--subjects-unlabeled'), dict(dest='subjects_unlabeled', default='', metavar='LIST')),
+    (('--warmup',), dict(dest='warmup', default=1, type=int, metavar='N')),
+    (('--dense',), dict(dest='dense', action='store_true')),
+    (('--disable-optimizations',), dict(dest='disable_optimizations', action='store_true')),
+    (('--linear-projection',), dict(dest='linear_projection', action='store_true')),
+    (('--no-bone-length',), dict(dest='bone_length_term', action='store_false')),
+    (('--no-proj',), dict(dest='no_proj', action='store_true')),
+)
+# The official program's flags (argparse dests): they win an ambiguous abbreviation, as in the
+# official program, where `--eval x.bin` means --evaluate and `--num 27` --number-of-frames.
+OFFICIAL_DESTS = frozenset({
+    'dataset', 'keypoints', 'subjects_train', 'subjects_test', 'subjects_unlabeled', 'actions', 'checkpoint',
+    'checkpoint_frequency', 'resume', 'evaluate', 'render', 'by_subject', 'export_training_curves', 'stride',
+    'epochs', 'batch_size', 'dropout', 'learning_rate', 'lr_decay', 'data_augmentation', 'number_of_frames',
+    'subset', 'downsample', 'warmup', 'no_eval', 'dense', 'disable_optimizations', 'linear_projection',
+    'bone_length_term', 'no_proj', 'viz_subject', 'viz_action', 'viz_camera', 'viz_video', 'viz_skip',
+    'viz_output', 'viz_export', 'viz_bitrate', 'viz_no_ground_truth', 'viz_limit', 'viz_downsample', 'viz_size'})
+MAX_VIZ_SIZE = 30      # inches per panel at 100 dpi: 3,000 pixels; 200 needed more than 24 GB
+
+
+def unused_flags_given(args):
+    """The official flags without effect that this command line set (for a note), e.g. ['-drop 0.2']."""
+    given = [flags[0] for flags, kwargs in UNUSED_OFFICIAL_FLAGS
+             if getattr(args, kwargs['dest']) != PARSER.get_default(kwargs['dest'])]
+    if args.dropout:
+        given.insert(0, f'-drop {args.dropout:g}')
+    return given
 
 
 def parse_args(argv=None):
@@ -139,10 +181,25 @@ def validate(args):
             raise UserError(f'{flag} {value}: must be at least {low}')
     if not 0 < args.subset <= 1:
         raise UserError(f'--subset {args.subset}: must be a fraction in (0, 1]')
-    if not 0 <= args.dropout < 1 or not 0 <= args.drop_path < 1:
-        raise UserError('-drop/--drop-path: probabilities must be in [0, 1)')
-    if args.learning_rate <= 0:
-        raise UserError(f'-lr {args.learning_rate}: the learning rate must be positive')
+    for flag, value in (('-drop', args.dropout), ('--drop-path', args.drop_path), ('--model-dropout', args.model_dropout)):
+        if not 0 <= value < 1:
+            raise UserError(f'{flag} {value}: a probability in [0, 1) is needed')
+    if not (math.isfinite(args.learning_rate) and args.learning_rate > 0):
+        raise UserError(f'-lr {args.learning_rate}: the learning rate must be a positive number, e.g. 0.0001')
+    if not (math.isfinite(args.lr_decay) and 0 < args.lr_decay <= 1):
+        raise UserError(f'-lrd {args.lr_decay}: the decay multiplies the learning rate after every epoch; '
+                        'give a number in (0, 1], e.g. 0.99 (1: no decay)')
+    if not 1 <= args.viz_size <= MAX_VIZ_SIZE:
+        raise UserError(f'--viz-size {args.viz_size}: give 1 to {MAX_VIZ_SIZE} (inches per panel at 100 pixels '
+                        'an inch; the default 5 makes 500-pixel panels)')
+    for flag, value, low in (('--viz-bitrate', args.viz_bitrate, 1), ('--viz-skip', args.viz_skip, 0),
+                             ('--viz-camera', args.viz_camera, 0), ('--threads', args.threads, 0)):
+        if value < low:
+            raise UserError(f'{flag} {value}: must be at least {low}')
+    if args.dataset == 'custom' and args.evaluate and not (args.render or args.viz_export):
+        raise UserError('-d custom has no 3D ground truth, so --evaluate alone has nothing to score: add '
+                        '--viz-export OUT.npy (the lifted 3D poses) and/or --render --viz-output OUT.mp4, with '
+                        '--viz-subject VIDEO --viz-action custom')
     if (args.render or args.viz_export) and not (args.viz_subject and args.viz_action):
         raise UserError('--render/--viz-export need --viz-subject and --viz-action '
                         '(e.g. --viz-subject S9 --viz-action Eating; -d custom: the video name and "custom")')
@@ -181,7 +238,9 @@ def data_config(args, need_train=True):
     return DataConfig(
         dataset=args.dataset, keypoints=args.keypoints, data_dir=args.data_dir,
         subjects_train=_names(args.subjects_train) if args.subjects_given['subjects_train'] else None,
-        subjects_test=_names(args.subjects_test) if args.subjects_given['subjects_test'] else None,
+        # As the official program: rendering looks for the rendered subject among the test subjects.
+        subjects_test=((args.viz_subject,) if args.render else
+                       _names(args.subjects_test) if args.subjects_given['subjects_test'] else None),
         actions=None if args.actions == '*' else _names(args.actions), subset=args.subset,
         downsample=args.downsample, synthetic_seed=args.synthetic_seed, need_train=need_train,
         only_subject=args.viz_subject)
@@ -192,7 +251,7 @@ def model_request(args, num_joints):
     from common.model.config import ModelConfig
     return ModelConfig(num_frame=args.number_of_frames or 81, num_joints=num_joints,
                        embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
-                       drop_rate=args.dropout, drop_path_rate=args.drop_path)
+                       drop_rate=args.model_dropout, drop_path_rate=args.drop_path)
 
 
 def eval_options(args, device, progress=False):
