@@ -13,7 +13,8 @@ Inputs (pick one):
   - ``boxes``: per frame, rows ``[x1, y1, x2, y2, score]`` (possibly none), in the same order
     as the people; the person with the highest box score is kept. Without boxes (or when their
     count does not match) the person with the highest mean keypoint score is kept.
-  - ``metadata``: ``{'w': width, 'h': height}`` of the video (or give ``--width/--height``).
+  - ``metadata``: ``{'w': width, 'h': height}`` of the video (or give ``--width/--height``), and
+    optionally ``'fps'``, its frame rate (or give ``--fps``).
 
 - ``--coco-json FILE``: COCO-format keypoint results (MMPose / AlphaPose export): a list of
   ``{'image_id': int or 'frame_000123.jpg', 'keypoints': [x, y, score] * 17, 'score': float,
@@ -21,7 +22,7 @@ Inputs (pick one):
   image file name; frames are numbered from 0 and the video has ``max index + 1`` frames unless
   ``--num-frames`` says more. The highest-scoring person per frame is kept. The video's name is
   ``--video-name`` (default: the JSON file name without extension); ``--width`` and ``--height``
-  (pixels) are required.
+  (pixels) are required. COCO results carry no frame rate: give it with ``--fps``.
 
 Frames without a detection, and joints whose score is below ``--min-confidence`` (default 0.3),
 are filled per joint by linear interpolation over time; before the first / after the last valid
@@ -34,12 +35,14 @@ Output ``<output-dir>/data_2d_custom_<name>.npz`` (``-o/--output NAME``, default
 video name; ``--output-dir`` default ``data``):
 ``positions_2d`` -> ``{video: {'custom': [float32 (N, 17, 2) pixels]}}``; ``metadata`` ->
 ``{'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': [[1,3,...,15], [2,4,...,16]],
-'video_metadata': {video: {'w': int, 'h': int}}}``.
+'video_metadata': {video: {'w': int, 'h': int, 'fps': float}}}``; ``'fps'`` only when known
+(``--fps``, or a Detectron file's metadata): ``-d custom`` plays the poses at that rate, else at the
+rate of ``--viz-video``, else at 50 frames per second.
 
 Usage (from the repository root)::
 
     python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
-    python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 -o myvideo
+    python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 --fps 30 --video-name myvideo
 """
 import json
 import re
@@ -140,8 +143,10 @@ def person_keypoints(person, where):
                     f'or (17, 3) [x, y, score]')
 
 
-def read_detectron_npz(path, width=None, height=None):
-    """-> (raw (F, 17, 3) with NaN rows where nobody was detected, w, h)."""
+def read_detectron_npz(path, width=None, height=None, fps=None):
+    """-> (raw (F, 17, 3) with NaN rows where nobody was detected, w, h, fps or None).
+
+    ``fps``: the frame rate to record (default: the file's ``metadata['fps']`` if any)."""
     data = load_npz(path, required_keys=['keypoints'],
                     hint='Expected a Detectron-style file with keys keypoints, boxes, metadata.')
     keypoints = data['keypoints']
@@ -152,6 +157,9 @@ def read_detectron_npz(path, width=None, height=None):
         raise UserError(f'{path}: "boxes" has {len(boxes) if np.ndim(boxes) else 0} frames but "keypoints" has '
                         f'{len(keypoints)}')
     w, h = _detectron_size(path, data.get('metadata'), width, height)
+    metadata = data.get('metadata')
+    if fps is None and isinstance(metadata, dict) and metadata.get('fps') is not None:
+        fps = check_fps(metadata['fps'], f'{path}: metadata fps')
     raw = np.full((len(keypoints), NUM_JOINTS, 3), np.nan)
     for frame, entry in enumerate(keypoints):
         where = f'{path}: frame {frame}'
@@ -168,7 +176,7 @@ def read_detectron_npz(path, width=None, height=None):
         if scores is None:
             scores = [float(np.nanmean(p[:, 2])) for p in people]
         raw[frame] = people[int(np.argmax(scores))]
-    return raw, w, h
+    return raw, w, h, fps
 
 
 def _detectron_size(path, metadata, width, height):
@@ -181,6 +189,19 @@ def _detectron_size(path, metadata, width, height):
         return _check_size(int(metadata['w']), int(metadata['h']), f'{path}: metadata')
     except (TypeError, ValueError):
         raise UserError(f'{path}: metadata w/h are not integers: {metadata}') from None
+
+
+def check_fps(value, where, setting=None):
+    """A frame rate as a positive float; `UserError` (naming `where`, or the `setting`) otherwise."""
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        fps = float('nan')
+    if not (np.isfinite(fps) and fps > 0):
+        raise UserError(f'{where}: {value!r} is not a frame rate; give a positive number of frames per second'
+                        if setting is None else f'{value}: must be a positive number of frames per second',
+                        setting=setting)
+    return fps
 
 
 def _check_size(w, h, where):
@@ -274,17 +295,23 @@ def output_path(output_dir, name):
 
 
 def write_custom(path, videos):
-    """videos: {name: (positions (N, 17, 2) pixels, w, h)} -> the community custom npz."""
-    positions = {name: {'custom': [pos.astype(np.float32)]} for name, (pos, _, _) in videos.items()}
+    """videos: {name: (positions (N, 17, 2) pixels, w, h, fps or None)} -> the community custom npz."""
+    positions = {name: {'custom': [pos.astype(np.float32)]} for name, (pos, *_) in videos.items()}
     metadata = keypoints_metadata(COCO_17)
-    metadata['video_metadata'] = {name: {'w': int(w), 'h': int(h)} for name, (_, w, h) in videos.items()}
+    metadata['video_metadata'] = {name: {'w': int(w), 'h': int(h), **({} if fps is None else {'fps': float(fps)})}
+                                  for name, (_, w, h, fps) in videos.items()}
     save_npz(path, positions_2d=positions, metadata=metadata)
     return path
 
 
 def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco_json=None, video_name=None,
-                   width=None, height=None, num_frames=None, min_confidence=0.3, overwrite=False, warn=_warn):
-    """Convert one input (a Detectron folder or a COCO JSON file); returns the written path."""
+                   width=None, height=None, num_frames=None, min_confidence=0.3, overwrite=False, warn=_warn,
+                   fps=None):
+    """Convert one input (a Detectron folder or a COCO JSON file); returns the written path.
+
+    ``fps``: the videos' frame rate to record (None: a Detectron file's own, else none)."""
+    if fps is not None:
+        fps = check_fps(fps, 'fps', setting='fps')
     if (detectron_dir is None) == (coco_json is None):
         raise UserError('give exactly one of --detectron-dir DIR or --coco-json FILE')
     if (width is None) != (height is None):
@@ -302,8 +329,8 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         out = output_path(output_dir, name)
         _check_overwrite(out, overwrite)
         for f in files:
-            raw, w, h = read_detectron_npz(f, width, height)
-            videos[f.name[:-len('.npz')]] = (fill_missing(raw, min_confidence, f, warn), w, h)
+            raw, w, h, video_fps = read_detectron_npz(f, width, height, fps)
+            videos[f.name[:-len('.npz')]] = (fill_missing(raw, min_confidence, f, warn), w, h, video_fps)
     else:
         if width is None:
             raise UserError('--coco-json needs --width and --height (pixels): COCO results hold no video size')
@@ -312,7 +339,7 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         out = output_path(output_dir, output_name or video)
         _check_overwrite(out, overwrite)
         raw = read_coco_json(coco_json, num_frames)
-        videos[video] = (fill_missing(raw, min_confidence, coco_json, warn), w, h)
+        videos[video] = (fill_missing(raw, min_confidence, coco_json, warn), w, h, fps)
     return write_custom(out, videos)
 
 
@@ -335,6 +362,9 @@ def build_parser():
     parser.add_argument('--height', type=int, default=None, help='video height in pixels (required with --coco-json)')
     parser.add_argument('--num-frames', type=int, default=None,
                         help='--coco-json: number of frames of the video (default: last detected frame + 1)')
+    parser.add_argument('--fps', type=float, default=None,
+                        help='frame rate of the video(s), recorded in the file (default: a Detectron file\'s '
+                             'metadata fps, else none: -d custom then uses --viz-video\'s rate, else 50)')
     parser.add_argument('--min-confidence', type=float, default=0.3,
                         help='joints scored below this are interpolated from neighbouring frames (default: 0.3)')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing output file')
@@ -350,7 +380,7 @@ def main(argv=None):
         path = prepare_custom(output_dir=args.output_dir, output_name=args.output, detectron_dir=args.detectron_dir,
                               coco_json=args.coco_json, video_name=args.video_name, width=args.width,
                               height=args.height, num_frames=args.num_frames, min_confidence=args.min_confidence,
-                              overwrite=args.overwrite)
+                              overwrite=args.overwrite, fps=args.fps)
         print(f'wrote {path}')
 
     return run_program(body, flag_names(parser))

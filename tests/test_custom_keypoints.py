@@ -406,3 +406,53 @@ def test_runs_as_a_script(tmp_path):
                              '--width', '10', '--height', '10', '--output-dir', str(tmp_path)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith('error: ') and 'invalid JSON' in result.stderr
+
+
+# ------------------------------------------------------------------------------ frame rate (issue 12.5)
+# The official code plays a custom video's poses at the video's own rate; ours records the rate in the
+# custom file when the preparation step knows it and falls back to 50 only when nobody does.
+
+def test_fps_given_to_the_preparation_is_the_bundle_frame_rate(tmp_path, person, capsys):
+    _, coco_px = person
+    write_coco_json(tmp_path / 'walk.json', coco_px)
+    code = prep.main(['--coco-json', str(tmp_path / 'walk.json'), '--width', str(W), '--height', str(H),
+                      '--fps', '29.97', '--output-dir', str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    path = tmp_path / 'data_2d_custom_walk.npz'
+    assert load_npz(path)['metadata']['video_metadata']['walk'] == {'w': W, 'h': H, 'fps': 29.97}
+    bundle = custom_bundle(path)
+    assert bundle.fps == 29.97 and bundle.fps_known and bundle.test[0].cam['fps'] == 29.97
+    assert custom_bundle(path, downsample=3).fps == pytest.approx(29.97 / 3)
+
+
+def test_detectron_metadata_fps_is_recorded_and_fps_flag_overrides_it(tmp_path, person):
+    _, coco_px = person
+    folder = tmp_path / 'clips'
+    folder.mkdir()
+    write_detectron_npz(folder / 'a.mp4.npz', coco_px, '17x3', False)
+    data = dict(np.load(folder / 'a.mp4.npz', allow_pickle=True))
+    np.savez_compressed(folder / 'a.mp4.npz', **{**data, 'metadata': {'w': W, 'h': H, 'fps': 25}})
+    assert custom_bundle(prep.prepare_custom(output_dir=tmp_path, detectron_dir=folder)).fps == 25
+    assert custom_bundle(prep.prepare_custom(output_dir=tmp_path, detectron_dir=folder, fps=60,
+                                             overwrite=True)).fps == 60
+
+
+def test_without_a_recorded_rate_the_fallback_is_50_and_marked_unknown(tmp_path, person):
+    h36m_px, _ = person
+    bundle = custom_bundle(_write_custom(tmp_path / 'data_2d_custom_old.npz', {'v': h36m_px}))
+    assert bundle.fps == 50 and not bundle.fps_known and 'fps' not in bundle.test[0].cam
+
+
+def test_bad_frame_rates_are_refused(tmp_path, person, capsys):
+    h36m_px, coco_px = person
+    write_coco_json(tmp_path / 'walk.json', coco_px)
+    code = prep.main(['--coco-json', str(tmp_path / 'walk.json'), '--width', str(W), '--height', str(H),
+                      '--fps', '0', '--output-dir', str(tmp_path)])
+    assert code == 2 and capsys.readouterr().err.startswith('error: --fps 0.0: must be a positive number')
+    path = _write_custom(tmp_path / 'data_2d_custom_bad.npz', {'v': h36m_px})
+    data = load_npz(path)
+    data['metadata']['video_metadata']['v']['fps'] = 'fast'
+    save_npz(path, **data)
+    with pytest.raises(UserError, match=r"data_2d_custom_bad.npz: video 'v' has frame rate 'fast'") as err:
+        custom_bundle(path)
+    assert err.value.setting is None

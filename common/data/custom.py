@@ -3,15 +3,23 @@
 The 2D file is ``data_2d_custom_<name>.npz`` as written by ``data/prepare_data_2d_custom.py``:
 ``positions_2d`` -> ``{video: {'custom': [(N, 17, 2) pixels]}}`` and ``metadata`` with
 ``layout_name`` (``'coco'`` or ``'h36m'``), ``num_joints`` 17, ``keypoints_symmetry`` and
-``video_metadata`` -> ``{video: {'w', 'h'}}``.
+``video_metadata`` -> ``{video: {'w', 'h'}}``, plus ``'fps'`` (frames per second) where the
+preparation step knew the video's frame rate.
 
 Each video is a subject with a single action ``'custom'`` seen by one camera (camera 0); its
 `Sequence` has no 3D (``poses_3d is None``) and its keypoints are converted to `H36M_17`, the
 layout the model expects. The camera is made up: the video's resolution with Human3.6M camera 0's
 intrinsics and S1's extrinsics for that camera, so that predictions can be drawn in a plausible
 world frame; nothing is measured.
+
+Frame rate (the official code takes it from the video): the rate recorded in the file for the
+selected videos (their most common one; each camera dict carries its video's ``fps`` when
+recorded), else `DEFAULT_FPS` with ``DataBundle.fps_known`` False, so that a renderer can take the
+rate of the video it draws on instead.
 """
 import dataclasses
+import math
+from collections import Counter
 
 import numpy as np
 
@@ -52,8 +60,12 @@ def load_custom(config):
     layout = keypoint_layout(path, metadata, default_name=None, hint=HINT)
     sequences = [Sequence(video, CUSTOM_ACTION, 0, _keypoints(path, video, positions[video], layout, cameras[video]),
                           None, cameras[video]) for video in dict.fromkeys(selection.subjects_test)]
-    return DataBundle(name=config.dataset, train=[], test=selection.testing(sequences), joints=H36M_17,
-                      keypoints=H36M_17, fps=DEFAULT_FPS / selection.downsample, protocol=EvaluationProtocol(root=H36M_17.root))
+    test = selection.testing(sequences)
+    recorded = [seq.cam['fps'] for seq in test if 'fps' in seq.cam]
+    fps = Counter(recorded).most_common(1)[0][0] if recorded else DEFAULT_FPS
+    return DataBundle(name=config.dataset, train=[], test=test, joints=H36M_17, keypoints=H36M_17,
+                      fps=fps / selection.downsample, protocol=EvaluationProtocol(root=H36M_17.root),
+                      fps_known=bool(recorded))
 
 
 def _read(path):
@@ -68,7 +80,8 @@ def _read(path):
 
 
 def video_cameras(path, positions, metadata):
-    """``{video: camera dict}``: Human3.6M S1 camera 0 with each video's resolution and name as ``id``."""
+    """``{video: camera dict}``: Human3.6M S1 camera 0 with each video's resolution and name as ``id``
+    (and its frame rate as ``fps`` when the file records one)."""
     template = load_h36m_cameras()['S1'][0]
     cameras = {}
     for video in positions:
@@ -83,8 +96,22 @@ def video_cameras(path, positions, metadata):
             raise UserError(f'{path}: video {video!r} has size {w} x {h}; width and height must be positive')
         cam = {key: (value.copy() if isinstance(value, np.ndarray) else value) for key, value in template.items()}
         cam.update({'id': video, 'res_w': w, 'res_h': h})
+        if size.get('fps') is not None:
+            cam['fps'] = _recorded_fps(path, video, size['fps'])
         cameras[video] = cam
     return cameras
+
+
+def _recorded_fps(path, video, value):
+    """A video's recorded frame rate as a positive float; `UserError` naming the file otherwise."""
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        fps = math.nan
+    if not (math.isfinite(fps) and fps > 0):
+        raise UserError(f'{path}: video {video!r} has frame rate {value!r} in metadata["video_metadata"]; it must '
+                        f'be a positive number of frames per second. {HINT}')
+    return fps
 
 
 def _keypoints(path, video, entry, layout, cam):

@@ -11,12 +11,12 @@ root-relative with the root trajectory in the root slot (`common.data.types.root
 import numpy as np
 
 from common.data.camera import load_h36m_cameras, world_to_camera
+from common.data.checks import load_positions_3d
 from common.data.keypoints_2d import keypoints_path, load_keypoints_2d
 from common.data.layouts import H36M_17, H36M_32, H36M_32_TO_17
 from common.data.selection import require_subjects
 from common.data.types import DataBundle, EvaluationProtocol, Sequence, root_relative
 from common.errors import UserError
-from common.io.npz import load_npz
 
 H36M_FPS = 50
 TRAIN_SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8')
@@ -58,23 +58,14 @@ def load_h36m_3d(path, cameras=None, all_joints=False):
     must have a calibration in `cameras` (default: the Human3.6M cameras).
     """
     cameras = load_h36m_cameras() if cameras is None else cameras
-    stored = load_npz(path, required_keys=['positions_3d'])['positions_3d']
-    if not isinstance(stored, dict):
-        raise UserError(f'{path}: positions_3d should hold a dict {{subject: {{action: (N, 32, 3)}}}}, '
-                        f'found {type(stored).__name__}')
+    stored = load_positions_3d(path, H36M_32.num_joints, 'Human3.6M 32-joint mocap',
+                               'every 3D position must be a number of metres: correct the file or re-create it '
+                               'with data/prepare_data_h36m.py')
     joints = list(range(H36M_32.num_joints)) if all_joints else list(H36M_32_TO_17)
     positions = {}
     for subject, actions in stored.items():
         if subject not in cameras:
             raise UserError(f'{path}: subject {subject!r} has no camera calibration '
                             f'(known: {", ".join(cameras)})')
-        if not isinstance(actions, dict):
-            raise UserError(f'{path}: positions_3d[{subject!r}] should be a dict of actions')
-        positions[subject] = {}
-        for action, pos in actions.items():
-            pos = np.asarray(pos)
-            if pos.ndim != 3 or pos.shape[1:] != (H36M_32.num_joints, 3):
-                raise UserError(f'{path}: {subject} / {action!r} has shape {pos.shape}, expected (N, 32, 3) '
-                                f'world positions in metres')
-            positions[subject][action] = pos.astype(np.float32)[:, joints]
+        positions[subject] = {action: pos[:, joints] for action, pos in actions.items()}
     return positions

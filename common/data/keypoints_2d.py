@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from common.data.camera import normalize_screen_coordinates
+from common.data.checks import require_finite
 from common.data.layouts import KEYPOINT_LAYOUTS, JointLayout
 from common.errors import UserError
 from common.io.npz import load_npz
@@ -27,12 +28,30 @@ def keypoints_path(data_dir, dataset, keypoints):
     """``<data_dir>/data_2d_<dataset>_<keypoints>.npz``, with a helpful error when it is missing."""
     path = Path(data_dir) / f'data_2d_{dataset}_{keypoints}.npz'
     if not path.is_file():
-        prefix = f'data_2d_{dataset}_'
-        available = sorted(p.name[len(prefix):-4] for p in Path(data_dir).glob(f'{prefix}*.npz'))
+        available = available_keypoints(data_dir, dataset)
         raise UserError(f'{keypoints}: 2D keypoint file {path} not found. '
                         + (f'Available in {data_dir}: {", ".join(available)}. ' if available else '')
                         + 'See data/README.md for how to obtain and prepare the data files.', setting='keypoints')
     return path
+
+
+def available_keypoints(data_dir, dataset):
+    """The sorted ``<keypoints>`` names of the 2D files of `dataset` in `data_dir`.
+
+    Only real data files count: ``data_2d_<dataset>_<keypoints>.npz``, not hidden (``.name``) and
+    not a temporary file an interrupted write left behind (a ``.tmp`` part in the name, e.g.
+    ``data_2d_h36m_gt.npz.vet69fxj.tmp.npz``).
+    """
+    prefix = f'data_2d_{dataset}_'
+    names = (p.name[len(prefix):-len('.npz')] for p in Path(data_dir).glob(f'{prefix}*.npz')
+             if p.is_file() and not p.name.startswith('.'))
+    return sorted(name for name in names if name and not _is_temporary(name))
+
+
+def _is_temporary(name):
+    """True for the name of a temporary file (``gt.npz.vet69fxj.tmp``, ``x.tmp.npz``)."""
+    parts = name.lower().split('.')
+    return 'tmp' in parts[1:] or 'npz' in parts[1:]
 
 
 def keypoints_metadata(layout, with_layout_name=True):
@@ -109,5 +128,7 @@ def _check_and_normalise(where, arrays, length_3d, cameras, num_joints):
             raise UserError(f'{where} camera {cam_index}: {kps.shape[0]} 2D frames but {length_3d} 3D frames; '
                             f'the 2D file does not match the 3D file')
         kps = kps[:length_3d, :, :2].astype(np.float32)
+        require_finite(kps, f'{where} camera {cam_index}', 'every 2D keypoint must be a number of pixels: '
+                       'correct the file or re-create it from its source')
         out.append(normalize_screen_coordinates(kps, w=cam['res_w'], h=cam['res_h']).astype(np.float32))
     return out

@@ -1,9 +1,18 @@
 """Which sequences and frames a run uses, applied the same way to every source.
 
-The official semantics, kept exactly: ``actions`` keeps the sequences whose action *starts with*
-one of the given names; ``subset`` < 1 keeps, of every training sequence, one contiguous chunk of
-that fraction whose position is fixed by the sequence length (SHA-256 based, so it is the same on
-every run and machine); ``downsample`` keeps every n-th frame of training and test sequences.
+The official semantics, kept: ``actions`` keeps the sequences whose action *starts with* one of the
+given names; ``subset`` < 1 keeps, of every training sequence, one contiguous chunk of that
+fraction whose position is fixed by the sequence length (SHA-256 based, so it is the same on every
+run and machine); ``downsample`` keeps every n-th frame of training and test sequences.
+
+Action names: a sequence's action is a *group* name, optionally followed by a space and a take
+number (``'Walking'``, ``'Walking 1'``; the report groups by the part before the space). The
+official code filters its training and validation sequences by prefix of the full name but its
+final per-action evaluation by prefix of the group name, so a name with a space
+(``-a "Walking 1"``) trains on that take and then evaluates nothing (it prints nan). Here one rule
+serves both: a name selects every sequence whose full name starts with it, i.e. a group (and any
+group it is a prefix of: ``Walk`` -> ``Walking``, ``WalkDog``, ``WalkTogether``, every take) or one
+take by its exact name (``Walking 1``), in training and evaluation alike.
 """
 import dataclasses
 import hashlib
@@ -42,6 +51,9 @@ def select(sequences, subjects, actions=None, subset=1.0, downsample=1, setting=
     Within a subject the sequences keep their order. Raises `UserError` when nothing is selected,
     naming `setting` (the subjects' setting) or ``'actions'``.
     """
+    if not subjects:
+        raise UserError('(empty): the subject list is empty; name at least one subject, separated by commas '
+                        '(e.g. S1,S5)', setting=setting)
     chosen = [seq for subject in subjects for seq in sequences if seq.subject == subject]
     if not chosen:
         raise UserError(f'{",".join(subjects) or "(none)"}: no sequences for these subjects', setting=setting)
@@ -50,11 +62,21 @@ def select(sequences, subjects, actions=None, subset=1.0, downsample=1, setting=
         available = ', '.join(dict.fromkeys(seq.action for seq in chosen))
         raise UserError(f'{",".join(actions)}: no action of subjects {",".join(subjects)} starts with these '
                         f'(their actions: {available})', setting='actions')
-    return [subsample(seq, subset, downsample) for seq in matching]
+    selected = [subsample(seq, subset, downsample) for seq in matching]
+    if subset < 1 and not any(len(seq.poses_2d) for seq in selected):
+        longest = max(len(seq.poses_2d) for seq in matching) // downsample
+        smallest = f', at least {1 / longest:.2g},' if longest else ''
+        raise UserError(f'{subset}: keeps no frame of any selected sequence (the longest has {longest} frames '
+                        f'after downsampling); use a larger fraction{smallest} or 1 for whole sequences',
+                        setting='subset')
+    return selected
 
 
 def action_matches(action, actions):
-    """Official `actions` semantics: an action is kept when it starts with any of the given names."""
+    """Whether `action` is selected by `actions` (None: all): it starts with one of the names.
+
+    So a group name selects all its takes and an exact name one take (see the module docstring).
+    """
     return actions is None or any(action.startswith(prefix) for prefix in actions)
 
 

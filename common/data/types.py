@@ -55,8 +55,10 @@ class DataBundle:
 
     ``train`` / ``test``: lists of `Sequence` (``test`` sequences may have no 3D, ``poses_3d is
     None``, for in-the-wild keypoints); ``joints``: layout of the 3D poses; ``keypoints``: layout of
-    the 2D poses; ``fps``: frame rate after downsampling; ``name``: the source's name (for messages
-    only); ``protocol``: how it is scored (its root is the 3D layout's).
+    the 2D poses; ``fps``: frame rate after downsampling; ``fps_known``: False when the source does not
+    know its frame rate and ``fps`` is a fallback (custom videos whose file records none: a
+    renderer should then prefer the rate of the video it draws on); ``name``: the source's name
+    (for messages only); ``protocol``: how it is scored (its root is the 3D layout's).
     """
     name: str
     train: list
@@ -65,6 +67,7 @@ class DataBundle:
     keypoints: JointLayout
     fps: float
     protocol: EvaluationProtocol = EvaluationProtocol()
+    fps_known: bool = True
 
     def __post_init__(self):
         if self.protocol.root != self.joints.root:

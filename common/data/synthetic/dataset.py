@@ -21,7 +21,9 @@ per sequence: 210 sequences, about 105,000 frames. The motion is synthesised by
 `common.data.synthetic.motion` (a forward-kinematics skeleton driven by per-action key poses, gait
 cycles and gestures; see there), the detector errors by `common.data.synthetic.detector`.
 Everything derives from one seed: the same seed gives the same arrays and byte-identical files
-(zip members carry a fixed timestamp).
+(zip members carry a fixed timestamp). A seed other than 0 is recorded in each file as the extra
+entry ``synthetic_seed`` (an int64 scalar; files without it, as all files written before it
+existed, have seed 0, so the default files are unchanged); files of another seed are regenerated.
 
 THIS IS NOT HUMAN3.6M. The motions are hand-designed, simpler and far more regular than real
 human motion, and the detector noise is simulated. Errors measured on this dataset are useful to
@@ -29,6 +31,7 @@ check that the pipeline works (a model should learn it well) but are NOT compara
 on Human3.6M or with the PoseFormer paper.
 """
 import time
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -40,6 +43,7 @@ from common.data.synthetic.actions import ACTIONS
 from common.data.synthetic.body import make_body
 from common.data.synthetic.detector import detector_like
 from common.data.synthetic.motion import synthesize_sequence
+from common.errors import UserError
 from common.io.npz import save_npz
 
 SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
@@ -53,6 +57,7 @@ METADATA = {'layout_name': H36M_17.name, 'num_joints': H36M_17.num_joints,
             'keypoints_symmetry': [list(H36M_17.left), list(H36M_17.right)]}
 FILE_3D = 'data_3d_synthetic.npz'
 FILES_2D = {'gt': 'data_2d_synthetic_gt.npz', 'detected': 'data_2d_synthetic_detected.npz'}
+SEED_ENTRY = 'synthetic_seed'
 
 
 def action_key(action, repetition):
@@ -126,24 +131,53 @@ def generate(data_dir, seed=0):
     paths = synthetic_paths(data_dir)
     positions = generate_synthetic_positions(seed)
     cameras = load_h36m_cameras()
-    save_npz(paths['3d'], positions_3d=positions)
+    seed_entry = {SEED_ENTRY: np.int64(seed)} if seed else {}
+    save_npz(paths['3d'], positions_3d=positions, **seed_entry)
     for kind, path in paths['2d'].items():
         keypoints = make_2d_keypoints(positions, cameras, detector_noise=(kind == 'detected'), seed=seed)
-        save_npz(path, positions_2d=keypoints, metadata=METADATA)
+        save_npz(path, positions_2d=keypoints, metadata=METADATA, **seed_entry)
     return paths
 
 
+def stored_seed(path):
+    """The seed a dataset file was generated with (0 when it records none), None if it cannot be read.
+
+    Reads only the small ``synthetic_seed`` entry, never the poses.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = f'{SEED_ENTRY}.npy'
+            if member not in archive.namelist():
+                return 0
+            with archive.open(member) as f:
+                return int(np.lib.format.read_array(f, allow_pickle=False))
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
+        return None
+
+
 def ensure_synthetic_dataset(data_dir, seed=0, progress=True):
-    """Make sure the synthetic dataset files exist in `data_dir`, generating them if any is missing.
+    """Make sure `data_dir` holds the synthetic dataset of `seed`, generating it if a file is missing or
+    was generated with another seed (or is unreadable).
 
     Returns `synthetic_paths` (data_dir).
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
+        raise UserError(f'{seed}: the seed of the synthetic dataset must be a non-negative integer',
+                        setting='synthetic_seed')
     paths = synthetic_paths(data_dir)
-    if all(p.is_file() for p in [paths['3d'], *paths['2d'].values()]):
-        return paths
+    files = [paths['3d'], *paths['2d'].values()]
+    if all(p.is_file() for p in files):
+        seeds = {stored_seed(p) for p in files}
+        if seeds == {seed}:
+            return paths
+        found = ', '.join(sorted(str(s) for s in seeds if s is not None))
+        reason = 'a file is unreadable' if None in seeds else f'its files were generated with seed {found}'
+        message = f'Regenerating the embedded synthetic dataset in {data_dir} with seed {seed} ({reason})...'
+    else:
+        message = f'Generating the embedded synthetic dataset in {data_dir} (first use)...'
     start = time.time()
     if progress:
-        print(f'Generating the embedded synthetic dataset in {data_dir} (first use)...', flush=True)
+        print(message, flush=True)
     generate(data_dir, seed)
     if progress:
         print(f'Synthetic dataset written in {time.time() - start:.1f} s.', flush=True)
