@@ -48,7 +48,8 @@ def test_the_17_joints_of_the_mocap_skeleton():
 
 
 def test_keypoint_layouts_by_file_name():
-    assert KEYPOINT_LAYOUTS == {'h36m': H36M_17, 'coco': COCO_17}
+    assert KEYPOINT_LAYOUTS['h36m'] == H36M_17 and KEYPOINT_LAYOUTS['coco'] == COCO_17
+    assert all(name == layout.name for name, layout in KEYPOINT_LAYOUTS.items())
     assert COCO_17.parents is None and H36M_17.index('thorax') == 8 and MPI3DHP_17.names[MPI3DHP_17.root] == 'pelvis'
 
 

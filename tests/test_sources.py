@@ -7,7 +7,8 @@ from common.data.sources import DATASETS, DataConfig, load_bundle
 
 
 def test_known_datasets():
-    assert DATASETS == ('h36m', 'synthetic', 'custom', '3dhp')
+    assert DATASETS[:4] == ('h36m', 'synthetic', 'custom', '3dhp')
+    assert {'humaneva15', 'humaneva20'} <= set(DATASETS)
 
 
 def test_synthetic_is_generated_and_read_as_human36m(tmp_path):

@@ -6,6 +6,8 @@
   `H36M_32_REMOVED`).
 - `COCO_17`: the keypoints 2D detectors output; `coco_to_h36m` converts them to `H36M_17`.
 - `MPI3DHP_17`: the 17 joints of the MPI-INF-3DHP test set (root: the pelvis, joint 14).
+- `HUMANEVA_15` / `HUMANEVA_20`: the HumanEva-I skeletons of the community files
+  (``data_3d_humaneva15.npz`` / ``humaneva20``; root: the pelvis, joint 0).
 
 `KEYPOINT_LAYOUTS` maps the ``layout_name`` stored in 2D keypoint files to the layout.
 """
@@ -97,7 +99,30 @@ MPI3DHP_17 = JointLayout(
     right=(2, 3, 4, 8, 9, 10),
     root=14)
 
-KEYPOINT_LAYOUTS = {layout.name: layout for layout in (H36M_17, COCO_17)}
+# HumanEva-I, as its community conversion extracts it from the mocap body model: 15 joints (the
+# evaluation skeleton of HumanEva's own error script; elbows and knees are the mean of the two
+# limb ends that meet there) or 20 (every limb end kept).
+HUMANEVA_15 = JointLayout(
+    name='humaneva15',
+    names=('pelvis', 'thorax', 'left_shoulder', 'left_elbow', 'left_wrist', 'right_shoulder', 'right_elbow',
+           'right_wrist', 'left_hip', 'left_knee', 'left_ankle', 'right_hip', 'right_knee', 'right_ankle', 'head'),
+    parents=(-1, 0, 1, 2, 3, 1, 5, 6, 0, 8, 9, 0, 11, 12, 1),
+    left=(2, 3, 4, 8, 9, 10),
+    right=(5, 6, 7, 11, 12, 13),
+    root=0)
+
+HUMANEVA_20 = JointLayout(
+    name='humaneva20',
+    names=('pelvis', 'torso_top', 'neck', 'left_shoulder', 'left_upper_arm_end', 'left_forearm_start',
+           'left_wrist', 'right_shoulder', 'right_upper_arm_end', 'right_forearm_start', 'right_wrist',
+           'left_hip', 'left_thigh_end', 'left_shin_start', 'left_ankle', 'right_hip', 'right_thigh_end',
+           'right_shin_start', 'right_ankle', 'head'),
+    parents=(-1, 0, 1, 1, 3, 4, 5, 1, 7, 8, 9, 0, 11, 12, 13, 0, 15, 16, 17, 2),
+    left=(3, 4, 5, 6, 11, 12, 13, 14),
+    right=(7, 8, 9, 10, 15, 16, 17, 18),
+    root=0)
+
+KEYPOINT_LAYOUTS = {layout.name: layout for layout in (H36M_17, COCO_17, HUMANEVA_15, HUMANEVA_20)}
 
 # ------------------------------------------------------------------------------- COCO -> Human3.6M
 

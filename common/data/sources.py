@@ -6,6 +6,8 @@
 - ``custom``: ``<data_dir>/data_2d_custom_<keypoints>.npz`` (2D of your own videos, no 3D ground
   truth; test sequences only, `common.data.custom`).
 - ``3dhp``: ``<data_dir>/data_{train,test}_3dhp.npz`` (`common.data.mpi3dhp`).
+- ``humaneva15`` / ``humaneva20``: ``<data_dir>/data_3d_humaneva<J>.npz`` +
+  ``<data_dir>/data_2d_humaneva<J>_<keypoints>.npz`` (HumanEva-I, `common.data.humaneva`).
 
 Every source selects its sequences with `common.data.selection.Selection`, built from the
 `DataConfig` and the source's default subjects.
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from common.data.custom import load_custom
 from common.data.h36m import load_h36m_format
+from common.data.humaneva import load_humaneva
 from common.data.mpi3dhp import load_3dhp
 from common.data.selection import Selection
 from common.errors import UserError
@@ -26,7 +29,8 @@ class DataConfig:
 
     ``subjects_train`` / ``subjects_test``: sequences of subject names, or None for the source's
     default (Human3.6M and synthetic: S1,S5,S6,S7,S8 / S9,S11; 3dhp: every subject of the training /
-    test file; custom: every video). ``actions``: action-name prefixes, or None for all.
+    test file; custom: every video; HumanEva: Train/S1,Train/S2,Train/S3 /
+    Validate/S1,Validate/S2,Validate/S3). ``actions``: action-name prefixes, or None for all.
     ``subset``: fraction of each training sequence kept; ``downsample``: frame stride.
     ``synthetic_seed``: seed of the embedded dataset. ``need_train``: load the training split (False
     to evaluate only). ``only_subject``: custom only, load just this video.
@@ -67,7 +71,8 @@ def _load_synthetic(config):
     return load_h36m_format(config, Path(paths['3d']))
 
 
-_LOADERS = {'h36m': _load_h36m, 'synthetic': _load_synthetic, 'custom': load_custom, '3dhp': load_3dhp}
+_LOADERS = {'h36m': _load_h36m, 'synthetic': _load_synthetic, 'custom': load_custom, '3dhp': load_3dhp,
+            'humaneva15': load_humaneva, 'humaneva20': load_humaneva}
 DATASETS = tuple(_LOADERS)
 
 
