@@ -10,9 +10,18 @@ the host. On CUDA: TF32 matmuls in the training steps by default, fused AdamW, o
 `torch.compile` of the whole loss computation (forward, loss and, through AOTAutograd, backward).
 In fp32 on the CPU the numbers are those of the reference loop to the last bit.
 
-Resuming restores weights, optimizer, epoch, lr, the loss history and every RNG state (sampler,
-torch, numpy, python), so a run stopped after epoch k and resumed ends bitwise equal to the
-uninterrupted run on the CPU, and on CUDA with ``deterministic`` (see `common.numerics`).
+Checkpoints (main process, after each epoch): ``best_epoch.bin`` when the validation error
+improves, ``epoch_N.bin`` every ``checkpoint_frequency`` epochs (the official files) and
+``last_epoch.bin`` every epoch, so the latest state is never lost. All are written atomically.
+Resuming from any of them restores weights, optimizer, epoch, lr, the loss history and every RNG
+state (sampler, torch, numpy, python), so a run stopped after epoch k and resumed ends bitwise
+equal to the uninterrupted run on the CPU, and on CUDA with ``deterministic`` (see
+`common.numerics`). Holding the checkpoint folder for one run is the caller's job
+(`common.io.run_lock.claim_checkpoint_folder`).
+
+Divergence: the epoch's summed loss (read once per epoch anyway) and the weights are checked
+before any evaluation or checkpoint; a non-finite value stops training with a `UserError` naming
+the epoch and the first bad batch, and the checkpoints of earlier epochs stay as they were.
 
 Multi-process: every rank builds the same shuffled order and takes a disjoint slice of each global
 batch; the loss of a slice is scaled so that DDP's gradient average equals the single-process
@@ -20,6 +29,7 @@ gradient of the whole batch. Only rank 0 prints, evaluates and writes.
 
 Units: losses and errors are metres inside (`TrainingState`); the epoch line prints mm.
 """
+import math
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -29,6 +39,7 @@ import torch
 from torch import nn
 
 from common.distributed import DistributedContext, sum_over_ranks
+from common.errors import UserError
 from common.evaluation import EvalOptions, evaluate
 from common.io.checkpoint import save_checkpoint
 from common.io.rng import capture_rng_state, restore_rng_state
@@ -38,6 +49,8 @@ from common.progress import progress_bar
 from common.windows import TrainingWindows
 
 WEIGHT_DECAY = 0.1
+LAST_CHECKPOINT = 'last_epoch.bin'     # the latest state, written every epoch
+BEST_CHECKPOINT = 'best_epoch.bin'     # the best validation error so far (official name)
 
 
 @dataclass(frozen=True)
@@ -86,9 +99,9 @@ def new_state(config):
 def state_from_checkpoint(checkpoint, optimizer, seed):
     """Restore the training state (and RNGs, optimizer) from a checkpoint.
 
-    Our files carry every RNG state (`rng_state`); a release file carries the sampler's pickled
-    RandomState (`random_state`), which is used as the official script does; otherwise the sampler
-    starts from `seed`. The file's ``extra['best_valid']`` is in mm (see `_checkpoint_extra`).
+    Our files carry every RNG state (`rng_state`, used first) and, for the official script, the
+    sampler's RandomState (`random_state`); a release file carries only the latter, which is then
+    used as the official script does; otherwise the sampler starts from `seed`. The file's ``extra['best_valid']`` is in mm (see `_checkpoint_extra`).
     """
     sampler = np.random.RandomState(seed)
     if 'optimizer' in checkpoint:
@@ -176,7 +189,13 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
     `context`: from `common.distributed.setup_distributed` (several processes: DDP is applied
     here). Returns the final state. `on_epoch_end(state)` runs on the main process after each
     epoch's checkpoints (e.g. to draw training curves).
+
+    Raises:
+        UserError (setting ``epochs``): a resumed `state` is already at or past ``config.epochs``.
+        UserError (setting ``learning_rate``): the loss or the weights became non-finite; nothing
+            of that epoch is written.
     """
+    check_epochs_left(state, config)
     device = torch.device(device)
     windows = TrainingWindows(bundle.train, model.num_frame, bundle.kps_left, bundle.kps_right,
                               bundle.joints_left, bundle.joints_right, augment=config.augment,
@@ -189,6 +208,7 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         order = windows.epoch_order(state.sampler)
         # float64 sums on the device, in the order the reference adds them on the host.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        batch_losses = []      # each batch's weighted loss (0-d, device): read only if the sum is not finite
         frames = 0
         batches = windows.batches(order, config.batch_size, context.rank, context.world_size)
         bar = progress_bar(batches, enabled=progress and context.is_main,
@@ -197,11 +217,14 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
             for inputs_2d, targets, global_batch in bar:
                 loss = step(inputs_2d, targets, global_batch)
                 local = targets.shape[0]
-                loss_sum += loss.double() * local
+                weighted = loss.double() * local
+                loss_sum += weighted
+                batch_losses.append(weighted)
                 frames += local
         totals = sum_over_ranks(torch.stack([loss_sum, torch.tensor(float(frames), dtype=torch.float64,
                                                                      device=device)]), context)
         train_loss = (totals[0] / totals[1]).item()     # the epoch's one host sync of the loss
+        _check_finite(model, train_loss, batch_losses, state.epoch + 1, config.learning_rate)
         state.history['train'].append(train_loss)
 
         valid_mm = None
@@ -225,12 +248,46 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         if context.is_main:
             if valid_mm is not None and valid_mm / MM_PER_M < state.best_valid:
                 state.best_valid = valid_mm / MM_PER_M
-                _write_checkpoint(config.checkpoint_dir, 'best_epoch.bin', model, optimizer, state)
+                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state)
             if state.epoch % config.checkpoint_frequency == 0:
                 _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state)
+            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
+
+
+def check_epochs_left(state, config):
+    """Raise a UserError (setting ``epochs``) when a resumed `state` has no epoch left to train.
+
+    ``config.epochs`` is the total epoch count, as the official ``-e``: a run resumed at epoch k
+    trains epochs k+1 .. epochs.
+    """
+    if state.epoch > 0 and state.epoch >= config.epochs:
+        raise UserError(f'{config.epochs}: the checkpoint is already at epoch {state.epoch} of {config.epochs}, so '
+                        f'there is nothing left to train; the epoch count is the total, so ask for more than '
+                        f'{state.epoch} epochs to continue (or evaluate the checkpoint)', setting='epochs')
+
+
+def _check_finite(model, train_loss, batch_losses, epoch, learning_rate):
+    """Stop with a UserError when the epoch's loss or the model's weights are not finite (nan / inf).
+
+    Called on every process before any evaluation or checkpoint of the epoch, so no non-finite
+    weights are ever written. ``batch_losses``: this process's per-batch weighted losses (0-d
+    device tensors), searched for the first bad batch only when the loss is not finite.
+    """
+    if math.isfinite(train_loss):
+        weights_finite = torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().item()
+        if weights_finite:
+            return
+        where = f'the weights became non-finite during epoch {epoch} (the loss was still finite)'
+    else:
+        bad = torch.nonzero(~torch.isfinite(torch.stack(batch_losses))).flatten() if batch_losses else []
+        batch = f'batch {int(bad[0]) + 1} of {len(batch_losses)}' if len(bad) else 'a batch of another process'
+        where = f'the training loss became {train_loss} in epoch {epoch} (first at {batch})'
+    raise UserError(f'{learning_rate:g}: training stopped because {where}; nothing of this epoch was saved and '
+                    f'the checkpoints of earlier epochs are kept. Lower the learning rate, or check the training '
+                    f'data for non-finite or extreme values', setting='learning_rate')
 
 
 def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
@@ -246,7 +303,7 @@ def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
 def _write_checkpoint(checkpoint_dir, name, model, optimizer, state):
     save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
                     optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
-                    extra=_checkpoint_extra(state))
+                    random_state=state.sampler, extra=_checkpoint_extra(state))
 
 
 def _checkpoint_extra(state):

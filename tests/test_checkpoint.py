@@ -237,6 +237,57 @@ def test_interrupted_save_keeps_previous_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.bin"]
 
 
+class FailingFile(io.RawIOBase):
+    """A file whose third write fails with `error`, called from torch.save's C++ writer."""
+
+    def __init__(self, f, error):
+        self.f, self.error, self.writes = f, error, 0
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes == 3:
+            raise self.error
+        return self.f.write(data)
+
+
+@pytest.mark.parametrize("error, expected", [(KeyboardInterrupt(), KeyboardInterrupt),
+                                             (OSError(28, "No space left on device"), UserError)])
+def test_errors_inside_torch_save_keep_their_kind(tmp_path, monkeypatch, error, expected):
+    # torch.save reports an exception raised in the file's write as a RuntimeError: Ctrl-C must stay
+    # Ctrl-C (exit 130) and a full disk a one-line error, with the previous file kept and no temporary.
+    model = small_model(9)
+    path = tmp_path / "ckpt.bin"
+    save_checkpoint(path, epoch=1, lr=0.1, model=model, optimizer=None, config=model.config)
+    before = path.read_bytes()
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, FailingFile(f, error)))
+    with pytest.raises(expected) as caught:
+        save_checkpoint(path, epoch=2, lr=0.1, model=model, optimizer=None, config=model.config)
+    if expected is UserError:
+        assert "No space left on device" in caught.value.message and caught.value.setting == "checkpoint"
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.bin"]
+
+
+def test_sampler_random_state_is_stored_for_the_official_resume(tmp_path):
+    sampler = np.random.RandomState(1234)
+    sampler.permutation(100)
+    path = tmp_path / "ckpt.bin"
+    model = small_model(9)
+    save_checkpoint(path, epoch=3, lr=0.1, model=model, optimizer=None, config=model.config,
+                    random_state=sampler)
+    expected = sampler.randint(0, 10**6, 5).tolist()       # the saved copy does not move with the sampler
+    loaded = load_checkpoint(path)["random_state"]
+    assert isinstance(loaded, np.random.RandomState)
+    assert loaded.randint(0, 10**6, 5).tolist() == expected
+    with pytest.raises(TypeError, match="RandomState"):
+        save_checkpoint(path, epoch=3, lr=0.1, model=model, optimizer=None, config=model.config,
+                        random_state=np.random.default_rng(0))
+
+
 def test_rng_round_trip_through_a_file(tmp_path):
     torch.manual_seed(1)
     np.random.seed(2)

@@ -5,6 +5,7 @@ import sys
 
 import torch
 
+from common.io.checkpoint import load_checkpoint
 from run_poseformer import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -13,7 +14,7 @@ SMALL = ['-str', 'S1', '-ste', 'S9', '-f', '9', '--embed-dim-ratio', '8', '--dep
 
 
 def _load(path):
-    return torch.load(path, weights_only=True)
+    return load_checkpoint(path)      # our files also carry the official numpy RandomState (allow-listed load)
 
 
 def test_training_lowers_the_loss_and_writes_checkpoints(h36m_dir, capsys):
@@ -22,7 +23,7 @@ def test_training_lowers_the_loss_and_writes_checkpoints(h36m_dir, capsys):
     rc = main(['--data-dir', str(tmp_path), '-c', str(ckpt), '-e', '4', '--checkpoint-frequency', '2'] + SMALL)
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert sorted(os.listdir(ckpt)) == ['best_epoch.bin', 'epoch_2.bin', 'epoch_4.bin']
+    assert sorted(os.listdir(ckpt)) == ['best_epoch.bin', 'epoch_2.bin', 'epoch_4.bin', 'last_epoch.bin']
     epoch_lines = [line for line in out.splitlines() if line.startswith('[')]
     assert len(epoch_lines) == 4 and all(' 3d_train ' in line and ' 3d_valid ' in line for line in epoch_lines)
     final = _load(ckpt / 'epoch_4.bin')
@@ -63,7 +64,7 @@ def test_two_process_gloo_torchrun_matches_single_process(h36m_dir):
                           '--master_port', '29533'] + args + ['-c', str(tmp_path / 'ddp')],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    assert sorted(os.listdir(tmp_path / 'ddp')) == ['epoch_1.bin']
+    assert sorted(os.listdir(tmp_path / 'ddp')) == ['epoch_1.bin', 'last_epoch.bin']
     assert ddp.stdout.count('[1] time') == 1          # only rank 0 prints
     single = subprocess.run([sys.executable] + args + ['-c', str(tmp_path / 'single')],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
@@ -99,3 +100,32 @@ def test_resume_from_a_release_layout_checkpoint(h36m_dir, capsys):
     resumed = _load(tmp_path / 'ckpt' / 'epoch_8.bin')
     assert resumed['epoch'] == 8 and np.isclose(resumed['lr'], 9.3e-5 * 0.99)
     assert [line[:3] for line in out.splitlines() if line.startswith('[')] == ['[8]']
+
+
+def test_sample_order_is_the_official_generators():
+    """A seeded epoch draws the examples in the order of the official ChunkedGenerator (chunks of one
+    frame): its pair list holds, per sequence, (sequence, frame, frame + 1, False) for every frame and
+    then the same pairs with True (mirrored); every epoch it takes `random.permutation(pairs)`."""
+    import numpy as np
+
+    from common.data.types import Sequence
+    from common.windows import TrainingWindows
+    from tests.windows_fixtures import official_example
+    left, right = [1], [2]
+    rng = np.random.default_rng(0)
+    seqs = [Sequence('S1', 'Walking', 0, rng.normal(size=(n, 3, 2)).astype(np.float32),
+                     rng.normal(size=(n, 3, 3)).astype(np.float32), cam={}) for n in (4, 3)]
+    official_pairs = []
+    for s, seq in enumerate(seqs):
+        official_pairs += [(s, f, f + 1, False) for f in range(len(seq.poses_2d))]
+        official_pairs += [(s, f, f + 1, True) for f in range(len(seq.poses_2d))]
+    windows = TrainingWindows(seqs, 3, left, right, left, right, augment=True)
+    official_random, ours_random = np.random.RandomState(1234), np.random.RandomState(1234)
+    for _ in range(2):                                  # two epochs from one RandomState
+        expected = official_random.permutation(official_pairs)
+        inputs, targets = windows.batch(torch.as_tensor(windows.epoch_order(ours_random)))
+        assert len(inputs) == len(expected) == 14
+        for (s, frame, _, flip), window, target in zip(expected, inputs.numpy(), targets[:, 0].numpy()):
+            want_2d, want_3d = official_example(seqs[s], 3, frame, flip, left, right)
+            np.testing.assert_array_equal(window, want_2d)
+            np.testing.assert_array_equal(target, want_3d)

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 
+from common.io.checkpoint import load_checkpoint
+
 from common.data.layouts import H36M_17
 from common.data.types import DataBundle, EvaluationProtocol, Sequence
 from common.distributed import DistributedContext, setup_distributed
@@ -105,7 +107,7 @@ def test_train_stores_metres_inside_and_mm_in_the_checkpoint(tmp_path):
     valid_mm = float(lines[-1].split(' 3d_valid ')[1])
     assert abs(state.history['valid'][-1] - valid_mm / 1000) < 1e-9      # printed to 1e-6 mm
     assert state.best_valid == min(state.history['valid'])               # metres
-    saved = torch.load(tmp_path / 'epoch_2.bin', weights_only=True)
+    saved = load_checkpoint(tmp_path / 'epoch_2.bin')
     assert abs(saved['extra']['best_valid'] - state.best_valid * 1000) < 1e-9   # the files' unit: mm
     restored = state_from_checkpoint(saved, make_optimizer(_tiny_model(), 1e-3, 'cpu'), seed=0)
     assert abs(restored.best_valid - state.best_valid) < 1e-15 and restored.history == state.history

@@ -4,13 +4,14 @@ File layout (official release, ``detected81f.bin`` / ``gt81f.bin``): ``torch.sav
 ``{'epoch': int, 'lr': float, 'random_state': numpy.random.RandomState, 'optimizer':
 optimizer.state_dict(), 'model_pos': state_dict with every key prefixed 'module.'}``.
 
-Files we write (``save_checkpoint``) keep ``epoch``, ``lr``, ``optimizer`` and ``model_pos``
-(``module.``-prefixed keys) so the official script can evaluate them, and add ``config`` (the
-model's constructor arguments, `common.model.config.ModelConfig.to_dict`: the head count included,
-which release files cannot tell) and ``rng_state`` (`common.io.rng.capture_rng_state`, plain data).
-They do NOT contain ``random_state``: a pickled RandomState is an arbitrary object, and we want our
-files to load with ``torch.load(path, weights_only=True)`` without any allow-listing. (The official
-script reads ``random_state`` only when resuming training, which is done with this code base.)
+Files we write (``save_checkpoint``) keep ``epoch``, ``lr``, ``optimizer``, ``model_pos``
+(``module.``-prefixed keys) and ``random_state`` (the training sampler's RandomState) so the
+official script can evaluate them and resume from them (``-r`` reads exactly these five), and add
+``config`` (the model's constructor arguments, `common.model.config.ModelConfig.to_dict`: the head
+count included, which release files cannot tell), ``rng_state`` (`common.io.rng.capture_rng_state`,
+every generator as plain data: what our own resume uses) and ``extra``. A pickled RandomState is
+not plain data, so our files, like the release files, load with the allow-list below (plain
+``torch.load(path, weights_only=True)`` refuses them).
 
 Loading never executes code from the file: ``torch.load(..., weights_only=True)`` with an
 allow-list of exactly the numpy pieces a pickled ``RandomState`` and numpy arrays need. numpy's
@@ -207,22 +208,34 @@ def _to_cpu(obj):
     return obj
 
 
-def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None, extra=None):
+def _copy_random_state(random_state):
+    """A new MT19937 RandomState in the same state (what the file stores; the original keeps going).
+
+    Seeded with an int first, so that it holds no SeedSequence (which the loading allow-list refuses).
+    """
+    copy = np.random.RandomState(0)
+    copy.set_state(random_state.get_state())
+    return copy
+
+
+def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None, random_state=None, extra=None):
     """Write a checkpoint atomically in the release layout plus our plain-data additions.
 
     Contents: ``epoch`` (int), ``lr`` (float), ``optimizer`` (its state_dict, tensors on the
     CPU; None if ``optimizer`` is None), ``model_pos`` (``module.``-prefixed state_dict on the
     CPU; a DataParallel / DDP wrapper is removed first), ``config`` (a `ModelConfig` or plain
     dict, stored as a plain dict: normally ``model.config``), and where given ``rng_state``
-    (``capture_rng_state()``) and ``extra`` (plain data, stored under ``'extra'``). No
-    ``random_state`` key (see module doc). The file loads with ``torch.load(path,
-    weights_only=True)`` and no allow-list.
+    (``capture_rng_state()``), ``random_state`` (a ``numpy.random.RandomState``: the official
+    script's sampler, stored as a copy under ``'random_state'``) and ``extra`` (plain data, stored
+    under ``'extra'``). The file loads with `load_checkpoint` (and, without ``random_state``, with
+    plain ``torch.load(path, weights_only=True)``).
 
     Written through `common.io.atomic.atomic_write`: an interruption leaves any previous
     checkpoint intact and no temporary file behind.
 
     Raises:
-        TypeError: ``config`` / ``rng_state`` / ``extra`` hold non-plain objects.
+        TypeError: ``config`` / ``rng_state`` / ``extra`` hold non-plain objects, or
+            ``random_state`` is not a RandomState.
         UserError (setting ``checkpoint``): the file cannot be written (folder not writable,
             disk full, ...).
     """
@@ -239,6 +252,11 @@ def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None
     if rng_state is not None:
         _plain_check(rng_state, "rng_state")
         payload["rng_state"] = rng_state
+    if random_state is not None:
+        if type(random_state) is not np.random.RandomState:
+            raise TypeError("save_checkpoint: random_state must be a numpy.random.RandomState, not "
+                            f"{type(random_state).__name__}")
+        payload["random_state"] = _copy_random_state(random_state)
     if extra is not None:
         _plain_check(extra, "extra")
         payload["extra"] = extra
