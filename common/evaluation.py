@@ -1,7 +1,8 @@
 """The one evaluation routine: per-epoch validation, `--evaluate`, reproduction and rendering use it.
 
-Prediction: every frame of a sequence is predicted from its centred window of F frames (the
-sequence edge-padded by (F-1)/2). The spatial stage of PoseFormer sees one frame at a time, so
+Prediction: every frame of a sequence is predicted from its window of F frames: centred (the
+sequence edge-padded by (F-1)/2 at both ends) or, for a causal model, ending at the frame (padded
+by F-1 at the start). The spatial stage of PoseFormer sees one frame at a time, so
 its features are computed once per frame and shared by the F windows containing that frame; the
 temporal stage then runs on windows of cached features. Windows are processed in batches of
 `batch_size`, so memory stays flat in the video length. With flip test-time augmentation the
@@ -22,7 +23,7 @@ import torch
 from common.data.types import EvaluationProtocol, zero_root
 from common.metrics import MM_PER_M, PER_FRAME_METRICS, mean_velocity_error
 from common.progress import progress_bar
-from common.windows import flip_pose, pad_edges
+from common.windows import flip_pose, pad_edges, window_padding
 
 # The Human3.6M metrics every protocol reports; a protocol may add more (`EvaluationProtocol.extra_metrics`).
 STANDARD_METRICS = ('mpjpe', 'p_mpjpe', 'n_mpjpe', 'mpjve')
@@ -52,29 +53,32 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
     (root-relative; the root slot is whatever the model outputs).
     model: an unwrapped PoseTransformer in eval mode (uses forward_spatial / forward_temporal).
 
-    Chunks of `batch_size` windows: the spatial stage runs once per padded frame (the last
-    2 pad frames' features of a chunk are carried over to the next, whose windows need them),
-    the temporal stage on the windows of the chunk, a strided view of the features.
+    Frame i is the target of its window (centred, or ending at i for a causal model: the
+    sequence is edge-padded by `common.windows.window_padding`). Chunks of `batch_size` windows:
+    the spatial stage runs once per padded frame (the last F-1 frames' features of a chunk are
+    carried over to the next, whose windows need them), the temporal stage on the windows of the
+    chunk, a strided view of the features.
     """
     num_frames = model.num_frame
-    pad = (num_frames - 1) // 2
+    before, after = window_padding(num_frames, model.causal)
+    context = num_frames - 1                  # frames a chunk's windows reach beyond its targets
     n = len(poses_2d)
-    padded = torch.from_numpy(pad_edges(np.asarray(poses_2d, dtype=np.float32), pad))   # (N + 2 pad, J, 2)
+    padded = torch.from_numpy(pad_edges(np.asarray(poses_2d, dtype=np.float32), before, after))  # (N + F-1, J, 2)
     variants = [padded]
     if tta:
         variants.append(flip_pose(padded, symmetry.kps_left, symmetry.kps_right))
-    carried = [None] * len(variants)          # per variant: features of the next chunk's first 2 pad frames
+    carried = [None] * len(variants)          # per variant: features of the next chunk's first F-1 frames
     out = np.empty((n, model.num_joints, 3), dtype=np.float32)
     for begin in range(0, n, batch_size):
         end = min(n, begin + batch_size)
-        # Windows of frames begin..end-1 cover padded frames begin .. end-1+2*pad.
+        # Windows of frames begin..end-1 cover padded frames begin .. end-1+F-1.
         predictions = []
         for v, frames in enumerate(variants):
-            first = begin if carried[v] is None else begin + 2 * pad
-            feats = model.forward_spatial(frames[first:end + 2 * pad].to(device)[None])[0]   # (frames, J*c)
+            first = begin if carried[v] is None else begin + context
+            feats = model.forward_spatial(frames[first:end + context].to(device)[None])[0]   # (frames, J*c)
             if carried[v] is not None:
-                feats = torch.cat([carried[v], feats])                          # (n_b + 2 pad, J*c)
-            carried[v] = feats[len(feats) - 2 * pad:]
+                feats = torch.cat([carried[v], feats])                          # (n_b + F-1, J*c)
+            carried[v] = feats[len(feats) - context:]
             windows = feats.unfold(0, num_frames, 1).transpose(1, 2)            # (n_b, F, J*c) view
             predictions.append(model.forward_temporal(windows))                # (n_b, 1, J, 3)
         pred = predictions[0]
@@ -90,19 +94,23 @@ def sequence_errors(predicted, target, root=0, metrics=STANDARD_METRICS, valid=N
 
     target: (N, J, 3) metres, root slot holding the trajectory (zeroed here). predicted: (N, J, 3).
     MPJVE is one number per sequence (velocities need neighbouring frames); it is repeated per
-    frame so that every metric is weighted by frames in the same way. `valid` (bool (N,)) keeps
-    only the frames to score (MPI-INF-3DHP marks frames without a usable annotation).
-    `zero_predicted_root` also centres the prediction on its root (the MPI-INF-3DHP protocol).
+    frame so that every metric is weighted by frames in the same way. A sequence of one frame has
+    no velocity: its MPJVE array is empty, so it is left out of every MPJVE average (the official
+    code gets nan there; 0 would flatter the model). `valid` (bool (N,)) keeps only the frames to
+    score (MPI-INF-3DHP marks frames without a usable annotation). `zero_predicted_root` also
+    centres the prediction on its root (the MPI-INF-3DHP protocol).
     """
     target = zero_root(target, root)
     if zero_predicted_root:
         predicted = zero_root(predicted, root)
     errors = {name: PER_FRAME_METRICS[name](predicted, target) for name in metrics if name != 'mpjve'}
-    if 'mpjve' in metrics:
-        velocity = mean_velocity_error(predicted, target) * MM_PER_M if len(target) > 1 else 0.0
-        errors['mpjve'] = np.full(len(target), velocity)
     if valid is not None:
         errors = {name: values[valid] for name, values in errors.items()}
+    if 'mpjve' in metrics:
+        scored = len(target) if valid is None else int(np.count_nonzero(valid))
+        has_velocity = len(target) > 1
+        velocity = mean_velocity_error(predicted, target) * MM_PER_M if has_velocity else np.nan
+        errors['mpjve'] = np.full(scored if has_velocity else 0, velocity)
     return errors
 
 
@@ -156,7 +164,12 @@ def action_group(action):
 
 
 def _aggregate(scored):
-    """Frame-weighted errors per action group, their mean over actions, and over all frames."""
+    """Frame-weighted errors per action group, their mean over actions, and over all frames.
+
+    A metric with no frame to average (MPJVE of one-frame sequences only) is None: "n/a" in the
+    report, null in the JSON; the mean over actions skips the actions where it is None.
+    ``frames``: the frames scored in the action.
+    """
     groups = OrderedDict()
     for seq, errors in scored:
         groups.setdefault(action_group(seq.action), []).append(errors)
@@ -165,9 +178,14 @@ def _aggregate(scored):
     metrics = list(groups[next(iter(groups))][0])
     per_action = OrderedDict()
     for action, items in groups.items():
-        per_action[action] = {m: float(np.mean(np.concatenate([e[m] for e in items]))) for m in metrics}
-        per_action[action]['frames'] = int(sum(len(e[metrics[0]]) for e in items))
-    action_wise = {m: float(np.mean([row[m] for row in per_action.values()])) for m in metrics}
+        per_action[action] = {m: _mean_or_none(np.concatenate([e[m] for e in items])) for m in metrics}
+        per_action[action]['frames'] = int(sum(max(len(v) for v in e.values()) for e in items))
+    action_wise = {m: _mean_or_none([row[m] for row in per_action.values() if row[m] is not None]) for m in metrics}
     every_frame = [e for items in groups.values() for e in items]
-    frame_weighted = {m: float(np.mean(np.concatenate([e[m] for e in every_frame]))) for m in metrics}
+    frame_weighted = {m: _mean_or_none(np.concatenate([e[m] for e in every_frame])) for m in metrics}
     return per_action, action_wise, frame_weighted
+
+
+def _mean_or_none(values):
+    """The mean of `values` as a float, None when there are none."""
+    return float(np.mean(values)) if len(values) else None

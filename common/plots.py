@@ -6,8 +6,9 @@ no global backend switch), and every file is written atomically (temp file + ren
 - `plot_training_curves(history, out_dir)` -> ``<out_dir>/loss_3d.png``: MPJPE (mm, log scale) per
   epoch for the training loss, the validation error and, when recorded, the training set in eval mode.
 - `plot_per_action(results, out_path, ...)` -> a bar chart of Protocol #1 and #2 per action from a
-  ``--results-json`` file, optionally beside the paper's numbers (`common.paper_results`).
-  Command line: ``python tools/plot_results.py results.json -o per_action.png``.
+  ``--results-json`` file, optionally beside the paper's numbers (`common.paper_results`);
+  `average_note` says when the two averages cover different actions (then the chart's labels
+  give both counts). Command line: ``python tools/plot_results.py results.json -o per_action.png``.
 - Skeleton helpers for `common.render.animation`: `bone_colors`, `Skeleton2DArtist`, `Skeleton3DArtist`
   (artists created once and moved every frame).
 """
@@ -125,12 +126,40 @@ def paper_reference(results, dataset=None, keypoints=None, frames=None):
     return found
 
 
+def paper_average_actions(entry):
+    """The actions the paper's average `entry` is the mean of (its own table, or the table of that
+    dataset's action-wise averages), or None when the paper's number is not a mean over actions."""
+    from common.paper_results import load_paper_results
+    if entry.get('per_action'):
+        return list(entry['per_action'])
+    if entry.get('aggregation') != 'action-wise mean':
+        return None
+    for other in load_paper_results():
+        if (other['dataset'], other.get('aggregation')) == (entry['dataset'], entry['aggregation']) and \
+                other.get('per_action'):
+            return list(other['per_action'])
+    return None
+
+
+def average_note(results, paper):
+    """A sentence when this run's action-wise average and the paper's (`paper_reference`) cover
+    different actions, so are not comparable; None when they cover the same (or there is no paper)."""
+    entry = next(iter((paper or {}).values()), None)
+    theirs = paper_average_actions(entry) if entry else None
+    ours = sorted(results['per_action'], key=str.lower)
+    if theirs is None or set(ours) == set(theirs):
+        return None
+    return (f"this run's average is the mean of {len(ours)} action{'s' if len(ours) != 1 else ''} "
+            f"({', '.join(ours)}), the paper's of {len(theirs)}: the two averages are not comparable")
+
+
 def plot_per_action(results, out_path, paper=None, title=None):
     """Bar chart of Protocol #1 (MPJPE) and #2 (P-MPJPE) per action and their action-wise average.
 
     results: a ``--results-json`` dict; paper: {'mpjpe': entry, 'p_mpjpe': entry} from
     `paper_reference` (or None). The paper's per-action bars appear where the paper gives them, its
-    average always. Returns `out_path`.
+    average always; when the averages cover different actions (`average_note`) the average's label
+    gives both counts. Returns `out_path`.
     """
     per_action = results['per_action']
     actions = sorted(per_action, key=str.lower)   # the paper's table order for Human3.6M
@@ -141,7 +170,11 @@ def plot_per_action(results, out_path, paper=None, title=None):
     if not metrics:
         raise UserError('the results file has neither "mpjpe" nor "p_mpjpe" per action')
     paper = paper or {}
-    labels = actions + ['Average']
+    average_label = 'Average'
+    if average_note(results, paper):
+        theirs = paper_average_actions(next(iter(paper.values())))
+        average_label = f'Average\n(ours: {len(actions)}, paper: {len(theirs)} actions)'
+    labels = actions + [average_label]
     x = np.arange(len(labels))
     fig = new_figure(max(8.0, 0.6 * len(labels) + 2), 3.2 * len(metrics))
     for row, (metric, ylabel) in enumerate(metrics):

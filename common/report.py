@@ -4,6 +4,11 @@ Text: per action, the official block (``----Walking----``, the test-time augment
 per metric), then the action-wise averages (the paper's headline numbers: the mean over actions of
 each action's frame-weighted error) and the frame-weighted averages over all test frames, labelled
 as such. Errors in mm; PCK / AUC in %.
+
+Numbers: the official script prints per-action errors at full float precision and rounds its
+averages to 0.1 mm (MPJVE 0.01 mm); every number here has `DECIMALS` decimals, enough to compare
+runs at 0.01 mm and steady against float summation order. A metric without a value (MPJVE when
+every sequence of an action has one frame) prints ``n/a`` and is ``null`` in the JSON.
 """
 import json
 from collections import OrderedDict
@@ -21,6 +26,7 @@ LABELS = OrderedDict([
     ('auc', 'AUC (0-150 mm)'),
 ])
 UNITS = {'pck': '%', 'auc': '%'}
+DECIMALS = 4          # of every printed number: 0.0001 mm
 AVERAGE_LABELS = OrderedDict([
     ('mpjpe', 'Protocol #1   (MPJPE)'),
     ('p_mpjpe', 'Protocol #2 (P-MPJPE)'),
@@ -45,20 +51,27 @@ def format_report(result, tta=True):
             lines.append(f'Test time augmentation: {tta}')
             for metric, label in LABELS.items():
                 if metric in row:
-                    lines.append(f'{label}: {row[metric]:.1f} {UNITS.get(metric, "mm")}')
+                    lines.append(f'{label}: {format_value(metric, row[metric])}')
             lines.append('----------')
         for metric, label in AVERAGE_LABELS.items():
             if metric in action_wise:
-                lines.append(f'{label} action-wise average: {action_wise[metric]:.1f} {UNITS.get(metric, "mm")}')
+                lines.append(f'{label} action-wise average: {format_value(metric, action_wise[metric])}')
         for metric, label in AVERAGE_LABELS.items():
             if metric in frame_weighted:
-                lines.append(f'{label} frame-weighted average (all test frames): {frame_weighted[metric]:.1f} '
-                             f'{UNITS.get(metric, "mm")}')
+                lines.append(f'{label} frame-weighted average (all test frames): '
+                             f'{format_value(metric, frame_weighted[metric])}')
     return '\n'.join(lines)
 
 
+def format_value(metric, value):
+    """'47.0123 mm' (`DECIMALS` decimals, the metric's unit), or 'n/a' for None."""
+    if value is None:
+        return 'n/a'
+    return f'{value:.{DECIMALS}f} {UNITS.get(metric, "mm")}'
+
+
 def write_results_json(path, result):
-    """Every number of `result` (mm) and the run's configuration, as JSON (written atomically)."""
+    """Every number of `result` (mm; None -> null) and the run's configuration, as JSON (written atomically)."""
     payload = {
         'units': 'mm',
         'aggregation': {'action_wise': 'mean over actions of frame-weighted per-action errors (as the paper)',

@@ -88,7 +88,7 @@ def test_cli_render_gif_and_export(workspace, capsys):
     assert gif_info(out) == (5, (300, 100))            # 3 panels (2D, reconstruction, ground truth) of 1 inch
     exported = np.load(npy)
     s9_walking1 = 60 + 7 * 1 + 3 * 1                  # the fixture's length rule for S9 'Walking 1'
-    assert exported.shape == (s9_walking1, 17, 3) and exported.dtype == np.float32
+    assert exported.shape == (s9_walking1, 1, 17, 3) and exported.dtype == np.float32
     assert 'Rendered S9 Walking 1 camera 2: 5 frames, 300x100 px' in captured.out
 
 
@@ -113,7 +113,7 @@ def test_downsample_skip_size_and_reused_prediction(workspace, h36m_bundle):
     render(bundle, model, SimpleNamespace(predictions=fake), viz_subject='S9', viz_action='Walking 1', viz_camera=1,
            viz_export=str(root / 'reused.npy'))
     index = [(s.action, s.camera) for s in bundle.test].index(('Walking 1', 1))
-    np.testing.assert_array_equal(np.load(root / 'reused.npy'), fake[index])
+    np.testing.assert_array_equal(np.load(root / 'reused.npy')[:, 0], fake[index])
 
 
 def test_render_reports_what_it_wrote(workspace, h36m_bundle):
@@ -124,7 +124,7 @@ def test_render_reports_what_it_wrote(workspace, h36m_bundle):
                           viz_limit=2, viz_size=1)
     render_from_config(config, model, bundle, 'cpu', OPTIONS, log=lines.append)
     assert lines == [
-        f'Exported the prediction of S9 Walking camera 0: (63, 17, 3) float32 metres -> {root / "said.npy"}',
+        f'Exported the prediction of S9 Walking camera 0: (63, 1, 17, 3) float32 metres -> {root / "said.npy"}',
         f'Rendered S9 Walking camera 0: 2 frames, 300x100 px, 50 fps -> {root / "said.gif"}']
 
 
@@ -136,7 +136,7 @@ def test_cli_render_without_ground_truth(workspace, capsys):
                '--viz-output', str(out), '--viz-export', str(npy), '--viz-limit', '4', '--viz-size', '1'])
     assert rc == 0, capsys.readouterr().err
     assert gif_info(out) == (4, (200, 100))           # 2D + reconstruction
-    assert np.load(npy).shape == (CUSTOM_FRAMES, 17, 3)
+    assert np.load(npy).shape == (CUSTOM_FRAMES, 1, 17, 3)
 
 
 def test_cli_mp4_without_ffmpeg_is_a_clear_error(workspace, capsys, monkeypatch):
@@ -219,8 +219,9 @@ def test_missing_video_and_bad_output(workspace, h36m_bundle):
         expected = 'junk.mp4: reading videos needs the imageio-ffmpeg package'
     else:
         expected = 'junk.mp4: cannot read it as a video'
-    with user_error('viz_video', expected):
+    with user_error('viz_video', expected) as info:
         render(bundle, model, **base, viz_output=str(root / 'v.gif'), viz_video=str(root / 'junk.mp4'))
+    assert '\n' not in info.value.message and 'ffmpeg version' not in info.value.message   # one line, no banner
     assert not (root / 'v.gif').exists() and not list(root.glob('.v.gif*'))
 
 
@@ -232,7 +233,7 @@ def test_a_bundle_without_a_skeleton_can_be_exported_not_drawn(workspace, h36m_b
     with user_error('viz_output', r'shapeless.gif: cannot draw h36m joints: .* no skeleton tree; export the'):
         render(shapeless, model, viz_subject='S9', viz_action='Walking', viz_output=str(root / 'shapeless.gif'))
     render(shapeless, model, viz_subject='S9', viz_action='Walking', viz_export=str(root / 'shapeless.npy'))
-    assert np.load(root / 'shapeless.npy').shape == (63, 17, 3)
+    assert np.load(root / 'shapeless.npy').shape == (63, 1, 17, 3)
 
 
 def test_unknown_sequence_lists_what_exists(workspace, h36m_bundle):

@@ -10,17 +10,18 @@ from PIL import Image
 
 from common.errors import UserError
 from common.data.layouts import H36M_17
-from common.plots import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, bone_colors, load_results_json, paper_reference,
-                          plot_per_action, plot_training_curves)
+from common.paper_results import paper_result
+from common.plots import (CENTER_COLOR, LEFT_COLOR, RIGHT_COLOR, average_note, bone_colors, load_results_json,
+                          paper_reference, plot_per_action, plot_training_curves)
 from tools.plot_results import main as plot_results_main
 
 REPO = Path(__file__).resolve().parents[1]
 ACTIONS = ['Directions', 'Eating', 'Walking']
 
 
-def results_dict(keypoints='cpn_ft_h36m_dbb', frames=81):
+def results_dict(keypoints='cpn_ft_h36m_dbb', frames=81, actions=ACTIONS):
     per_action = {a: {'mpjpe': 40.0 + i, 'p_mpjpe': 30.0 + i, 'n_mpjpe': 39.0, 'mpjve': 2.0, 'frames': 100}
-                  for i, a in enumerate(ACTIONS)}
+                  for i, a in enumerate(actions)}
     return {'units': 'mm', 'per_action': per_action,
             'action_wise_average': {'mpjpe': 41.0, 'p_mpjpe': 31.0, 'n_mpjpe': 39.0, 'mpjve': 2.0},
             'config': {'dataset': 'h36m', 'keypoints': keypoints, 'model': {'num_frame': frames}}}
@@ -87,3 +88,16 @@ def test_bone_colours_by_side():
     assert colors[7] == colors[10] == CENTER_COLOR
     assert len({RIGHT_COLOR, LEFT_COLOR, CENTER_COLOR}) == 3
     assert np.all(np.array(H36M_17.parents)[1:] >= 0)
+
+
+def test_an_average_of_fewer_actions_than_the_papers_is_labelled_so(tmp_path, capsys):
+    path = tmp_path / 'r.json'
+    path.write_text(json.dumps(results_dict(keypoints='gt')))          # 3 actions; the paper averages 15
+    assert plot_results_main([str(path)]) == 0
+    note = [line for line in capsys.readouterr().out.splitlines() if line.startswith('note: ')]
+    assert len(note) == 1 and 'mean of 3 actions' in note[0] and "the paper's of 15" in note[0]
+    assert 'not comparable' in note[0]
+    every_action = list(paper_result('h36m', 'cpn_ft_h36m_dbb', 81, 'mpjpe')['per_action'])
+    full = results_dict(actions=every_action)
+    assert average_note(full, paper_reference(full)) is None              # same 15 actions: nothing to say
+    assert average_note(results_dict(), None) is None                     # no paper, nothing to compare

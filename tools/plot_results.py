@@ -6,7 +6,9 @@
 
 The paper's row is looked up from the run's configuration stored in the JSON (-d, -k, the model's
 frames) unless given; the chart shows it where the paper reports it (per action for Protocol #1
-with CPN keypoints and 81 frames, the average otherwise). See `common.plots.plot_per_action`.
+with CPN keypoints and 81 frames, the average otherwise). When the run's average covers other
+actions than the paper's (e.g. 4 of the 15 Human3.6M actions), a note says so and the chart's
+average label gives both counts. See `common.plots.plot_per_action`.
 """
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
 from common.errors import UserError  # noqa: E402
-from common.plots import load_results_json, paper_reference, plot_per_action  # noqa: E402
+from common.plots import average_note, load_results_json, paper_reference, plot_per_action  # noqa: E402
 
 
 def build_parser():
@@ -43,6 +45,9 @@ def plot_results(options):
     plot_per_action(results, out, paper=paper, title=options.title)
     compared = ', '.join(sorted(paper)) if paper else 'none'
     print(f'Wrote {out} (paper numbers shown: {compared})')
+    note = average_note(results, paper)
+    if note:
+        print(f'note: {note}')
 
 
 def main(argv=None):

@@ -1,9 +1,12 @@
 """Render and / or export one sequence: the entry behind ``--render`` and ``--viz-export``.
 
-    render_from_config(RenderConfig('S9', 'Walking', viz_output='walk.gif'), model, bundle, device, options)
+    render_from_config(config, model, load_render_bundle(data_config, config), device, options)
 
 The sequence is chosen by subject / action / camera, looked up in the bundle's test sequences and
-then its training sequences. Its prediction is reused from an evaluation of ``bundle.test`` when
+then its training sequences. As in the official script, it is predicted from its full-rate
+keypoints, whatever the run's ``downsample`` / ``subset`` / ``actions``: `load_render_bundle`
+loads such a bundle (`render_data_config` is its `DataConfig`; a downsampled bundle would
+misalign the video frames and shorten the export). Its prediction is reused from an evaluation of ``bundle.test`` when
 one is given, else predicted now.
 
 Frames: ``viz_skip = N`` starts at frame N of the sequence and of the video alike (the keypoints
@@ -18,9 +21,17 @@ shipped by the ``imageio-ffmpeg`` package. The picture is described in `common.r
 the background video's reading in `common.render.video`.
 
 Export: ``viz_export = PATH`` writes the whole sequence's prediction (before skip / limit /
-downsample) as float32 ``(N, J, 3)`` camera-frame metres, root-relative, root slot as the model
-outputs it, to exactly PATH (``.npy`` format).
+downsample) as the official file: ``np.save`` naming (``.npy`` appended unless PATH ends in it),
+float32 ``(N, 1, J, 3)`` camera-frame metres, root-relative, root slot as the model outputs it.
+(The official file of a one-frame sequence is ``(1, J, 3)``, a side effect of its squeeze; here
+it stays ``(1, 1, J, 3)``.) Written atomically.
+
+Limits: ``viz_size`` is 1 to `MAX_VIZ_SIZE` inches per panel (each inch is 100 pixels and the
+figure is drawn in memory: 200 inches needed tens of GB); ``viz_bitrate`` is positive.
 """
+import dataclasses
+import numbers
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -31,6 +42,8 @@ from common.io.atomic import atomic_write
 from common.render.animation import Animation
 from common.render.video import VideoReader
 from common.render.writers import open_writer, output_kind
+
+MAX_VIZ_SIZE = 30      # inches per panel: 3000 px; three panels make a 9000 x 3000 px picture
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,39 @@ class RenderConfig:
         if not self.viz_action:
             raise UserError('is needed: the action of the sequence to render or export (e.g. Walking)',
                             setting='viz_action')
+        if not (_is_number(self.viz_size) and 1 <= self.viz_size <= MAX_VIZ_SIZE):
+            raise UserError(f'{self.viz_size}: the size of each panel must be from 1 to {MAX_VIZ_SIZE} inches '
+                            '(100 pixels an inch; the default is 5)', setting='viz_size')
+        if not (_is_number(self.viz_bitrate) and self.viz_bitrate > 0):
+            raise UserError(f'{self.viz_bitrate}: the MP4 bitrate must be a positive number of kbit/s (the default '
+                            'is 3000)', setting='viz_bitrate')
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def render_data_config(data_config, config):
+    """The `DataConfig` of the bundle to render / export the sequence of `config` (a `RenderConfig`) from.
+
+    As the official script: the rendered subject is the test subject, and the sequence is whole and
+    at the full frame rate, so ``downsample`` and ``subset`` are 1 and every action is loaded;
+    the training split is not needed. `data_config`: the run's `common.data.sources.DataConfig`.
+    """
+    return dataclasses.replace(data_config, subjects_test=(config.viz_subject,), actions=None, subset=1.0,
+                               downsample=1, need_train=False)
+
+
+def load_render_bundle(data_config, config):
+    """The `DataBundle` of `render_data_config`; a subject that is not in the data is reported as
+    the rendered subject's problem (the ``viz_subject`` setting), not the test subjects'."""
+    from common.data.sources import load_bundle
+    try:
+        return load_bundle(render_data_config(data_config, config))
+    except UserError as error:
+        if error.setting != 'subjects_test':
+            raise
+        raise UserError(error.message, setting='viz_subject') from None
 
 
 @dataclass(frozen=True)
@@ -78,8 +124,9 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
     """Export and / or render the sequence that `config` names; prints one line per file written.
 
     model: an unwrapped PoseTransformer; bundle: the `DataBundle` (its sequences, symmetry, skeleton
-    and fps); options: `common.evaluation.EvalOptions` (tta, batch_size, progress are used);
-    result: the `EvaluationResult` of ``bundle.test`` by the same model, when the run made one (its
+    and fps), loaded at the full frame rate (see `load_render_bundle`); options:
+    `common.evaluation.EvalOptions` (tta, batch_size, progress are used); result: the
+    `EvaluationResult` of ``bundle.test`` itself by the same model, when the run made one (its
     prediction of the sequence is reused instead of predicting again).
     """
     render = bool(config.viz_output)
@@ -89,13 +136,13 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
         check_drawable(bundle.joints, config.viz_output)
         frames = select_frames(len(seq.poses_2d), config.viz_skip, config.viz_limit, config.viz_downsample)
     with VideoReader(config.viz_video) if (render and config.viz_video) else nullcontext() as video:
-        if result is not None and test_index is not None and len(result.predictions) == len(bundle.test):
+        if _reusable(result, test_index, bundle, seq):
             prediction = result.predictions[test_index]
         else:
             prediction = _predict(model, seq, bundle.symmetry, options, device)
         if config.viz_export:
-            export_prediction(config.viz_export, prediction)
-            log(f'Exported the prediction of {describe(seq)}: {prediction.shape} float32 metres -> {config.viz_export}')
+            written, shape = export_prediction(config.viz_export, prediction)
+            log(f'Exported the prediction of {describe(seq)}: {shape} float32 metres -> {written}')
         if render:
             summary = render_sequence(config.viz_output, seq, prediction, bundle.joints, bundle.keypoints,
                                       fps=bundle.fps / config.viz_downsample, frames=frames,
@@ -107,6 +154,12 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
                 note = f' (the video ended: {summary.frames} of {len(frames)} frames)'
             log(f'Rendered {describe(seq)}: {summary.frames} frames, {summary.width}x{summary.height} px, '
                 f'{summary.fps:g} fps -> {config.viz_output}{note}')
+
+
+def _reusable(result, test_index, bundle, seq):
+    """Whether `result` holds the prediction of `seq` (the test sequence at `test_index` of `bundle`)."""
+    return (result is not None and test_index is not None and len(result.predictions) == len(bundle.test)
+            and len(result.predictions[test_index]) == len(seq.poses_2d))
 
 
 def _predict(model, seq, symmetry, options, device):
@@ -210,7 +263,18 @@ def select_frames(num_frames, skip=0, limit=-1, downsample=1):
     return frames[:limit] if limit > 0 else frames
 
 
+def export_path(path):
+    """The file ``np.save(path, ...)`` writes: `path`, with ``.npy`` appended unless it ends so (as the official)."""
+    path = os.fspath(path)
+    return path if path.endswith('.npy') else path + '.npy'
+
+
 def export_prediction(path, prediction):
-    """Write (N, J, 3) float32 to exactly `path` in .npy format (atomically)."""
-    array = np.ascontiguousarray(prediction, dtype=np.float32)
-    atomic_write(path, lambda f: np.save(f, array))
+    """Write `prediction` (N, J, 3) as the official export: float32 (N, 1, J, 3) at `export_path(path)`.
+
+    Written atomically. Returns (the path written, the shape written).
+    """
+    array = np.ascontiguousarray(prediction, dtype=np.float32)[:, None]      # (N, 1, J, 3), as the model outputs
+    written = export_path(path)
+    atomic_write(written, lambda f: np.save(f, array))
+    return written, array.shape

@@ -54,7 +54,8 @@ class VideoReader:
             raise UserError(f'{self.path}: the video has no frames', setting='viz_video') from None
         except Exception as exc:    # imageio-ffmpeg reports unreadable files with OSError / RuntimeError
             self.close()
-            raise UserError(f'{self.path}: cannot read it as a video ({exc})', setting='viz_video') from None
+            raise UserError(f'{self.path}: cannot read it as a video ({ffmpeg_reason(exc)})',
+                            setting='viz_video') from None
 
     def _decode(self, raw):
         width, height = self._size
@@ -102,3 +103,14 @@ class VideoReader:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def ffmpeg_reason(error):
+    """One line of an imageio-ffmpeg error: ffmpeg's last line (its reason), not the version banner.
+
+    imageio-ffmpeg puts ffmpeg's whole stderr in the message: a banner of a dozen lines (version,
+    build configuration, library versions), then what went wrong, last.
+    """
+    text = str(error)
+    lines = [line.strip() for line in text.split('=== stderr ===', 1)[-1].splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
