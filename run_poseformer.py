@@ -8,6 +8,7 @@
 return 2 without a traceback. This file wires flags (`cli.arguments`) to the library (`common`):
 data -> model -> training -> evaluation -> report / render.
 """
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -32,13 +33,14 @@ def run(args):
     from common.distributed import setup_distributed, teardown_distributed
     from common.evaluation import evaluate
     from common.io.checkpoint import load_checkpoint
+    from common.io.run_lock import claim_checkpoint_folder
     from common.malloc_tuning import tune_malloc
     from common.model.complexity import count_parameters, macs_per_output_frame
     from common.model.loading import model_for_run
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
-    from common.training import make_optimizer, new_state, state_from_checkpoint, train
+    from common.training import check_epochs_left, make_optimizer, new_state, state_from_checkpoint, train
 
     check_outputs(args)
     tune_malloc()
@@ -53,8 +55,14 @@ def run(args):
     if unused:
         log(f'note: {", ".join(unused)}: accepted as by the official code, which does not use '
             f'{"it" if len(unused) == 1 else "them"} either (no effect)')
+    held = contextlib.ExitStack()          # the checkpoint folder's lock while training
     try:
         evaluate_only = bool(args.evaluate)
+        if not evaluate_only and context.is_main:
+            # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
+            resume_path = resolve_checkpoint_path(args.checkpoint, args.resume) if args.resume else None
+            held.enter_context(claim_checkpoint_folder(args.checkpoint, resume_from=resume_path,
+                                                       overwrite=args.overwrite))
         checkpoint_file = args.evaluate or args.resume
         checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file)) if checkpoint_file else None
 
@@ -74,13 +82,13 @@ def run(args):
             torch.manual_seed(args.seed)
             optimizer = make_optimizer(model, args.learning_rate, device)
             state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(config)
+            check_epochs_left(state, config)
             if checkpoint:
                 log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
             on_epoch_end = None
             if args.export_training_curves:
                 from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
-            Path(args.checkpoint).mkdir(parents=True, exist_ok=True)
             log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} (batch {args.batch_size}, '
                 f'lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
             log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
@@ -96,11 +104,10 @@ def run(args):
             model.forward_spatial = torch.compile(model.forward_spatial)
             model.forward_temporal = torch.compile(model.forward_temporal)
         options = cli_args.eval_options(args, device, progress)
-        result = None
-        rendering = args.render or args.viz_export
-        # As the official script: rendering predicts just the chosen sequence instead of
-        # evaluating the whole test set first.
-        if not rendering and any(seq.poses_3d is not None for seq in bundle.test):
+        # As the official script: --render predicts just the chosen sequence instead of evaluating the
+        # whole test set; without --render the test set is evaluated (and, our addition, the sequence
+        # named by --viz-subject/--viz-action is exported when --viz-export is given).
+        if not args.render and any(seq.poses_3d is not None for seq in bundle.test):
             log('Evaluating...')
             result = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol, options,
                               config=run_config(args, model))
@@ -108,11 +115,17 @@ def run(args):
             if args.results_json:
                 write_results_json(args.results_json, result)
                 log(f'Results written to {args.results_json}')
-        if rendering:
-            from common.render.sequence import render_from_config
-            render_from_config(cli_args.render_config(args), model, bundle, device, options, result, log=log)
+        if args.viz_export and not args.render and not args.viz_subject:
+            log('note: --viz-export without --render exports nothing unless --viz-subject and --viz-action name '
+                'a sequence (the official program exports only with --render)')
+        elif args.render or args.viz_export:
+            from common.render.sequence import load_render_bundle, render_from_config
+            render_cfg = cli_args.render_config(args)
+            render_bundle = load_render_bundle(cli_args.data_config(args, need_train=False), render_cfg)
+            render_from_config(render_cfg, model, render_bundle, device, options, log=log)
         return 0
     finally:
+        held.close()
         teardown_distributed(context)
 
 
@@ -121,9 +134,12 @@ def check_outputs(args):
     from common.io.writable import check_output_file, check_output_folder
     if not args.evaluate:
         check_output_folder(args.checkpoint, 'checkpoint')
-    for setting in ('results_json', 'viz_output', 'viz_export'):
+    from common.render.sequence import export_path
+    for setting in ('results_json', 'viz_output'):
         if getattr(args, setting):
             check_output_file(getattr(args, setting), setting)
+    if args.viz_export:
+        check_output_file(export_path(args.viz_export), 'viz_export')
 
 
 def resolve_device(name):

@@ -12,6 +12,7 @@ import math
 from cli.parser import ArgumentParser, flag_names
 from common.data.sources import DATASETS
 from common.errors import UserError
+from common.render.sequence import MAX_VIZ_SIZE
 
 DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
 
@@ -37,6 +38,9 @@ def build_parser():
     general.add_argument('-c', '--checkpoint', default='checkpoint', metavar='PATH', help='checkpoint directory')
     general.add_argument('--checkpoint-frequency', default=40, type=int, metavar='N',
                          help='create a checkpoint every N epochs')
+    general.add_argument('--overwrite', action='store_true',
+                         help='(ours) replace the training checkpoints of an earlier run in -c (otherwise such a '
+                              'folder is refused unless -r resumes from it)')
     general.add_argument('-r', '--resume', default='', metavar='FILENAME',
                          help='checkpoint to resume (file name inside -c, or a path)')
     general.add_argument('--evaluate', default='', metavar='FILENAME',
@@ -142,7 +146,6 @@ OFFICIAL_DESTS = frozenset({
     'subset', 'downsample', 'warmup', 'no_eval', 'dense', 'disable_optimizations', 'linear_projection',
     'bone_length_term', 'no_proj', 'viz_subject', 'viz_action', 'viz_camera', 'viz_video', 'viz_skip',
     'viz_output', 'viz_export', 'viz_bitrate', 'viz_no_ground_truth', 'viz_limit', 'viz_downsample', 'viz_size'})
-MAX_VIZ_SIZE = 30      # inches per panel at 100 dpi: 3,000 pixels; 200 needed more than 24 GB
 
 
 def unused_flags_given(args):
@@ -161,6 +164,7 @@ def parse_args(argv=None):
 
 
 def validate(args):
+    exporting = bool(args.viz_export and args.viz_subject)      # our addition: export without --render
     if args.dataset not in DATASETS:
         raise UserError(f'-d {args.dataset}: unknown dataset; choose one of {", ".join(DATASETS)}')
     if args.resume and args.evaluate:
@@ -196,12 +200,12 @@ def validate(args):
                              ('--viz-camera', args.viz_camera, 0), ('--threads', args.threads, 0)):
         if value < low:
             raise UserError(f'{flag} {value}: must be at least {low}')
-    if args.dataset == 'custom' and args.evaluate and not (args.render or args.viz_export):
+    if args.dataset == 'custom' and args.evaluate and not (args.render or exporting):
         raise UserError('-d custom has no 3D ground truth, so --evaluate alone has nothing to score: add '
                         '--viz-export OUT.npy (the lifted 3D poses) and/or --render --viz-output OUT.mp4, with '
                         '--viz-subject VIDEO --viz-action custom')
-    if (args.render or args.viz_export) and not (args.viz_subject and args.viz_action):
-        raise UserError('--render/--viz-export need --viz-subject and --viz-action '
+    if (args.render or exporting) and not (args.viz_subject and args.viz_action):
+        raise UserError('--render / --viz-export name one sequence with --viz-subject and --viz-action '
                         '(e.g. --viz-subject S9 --viz-action Eating; -d custom: the video name and "custom")')
     if args.render and not (args.viz_output or args.viz_export):
         raise UserError('--render needs --viz-output (.gif or .mp4) and/or --viz-export (.npy)')

@@ -95,3 +95,19 @@ def test_a_resumed_run_announces_the_epochs_and_rate_it_continues_with(h36m_dir,
     out = capsys.readouterr().out
     assert 'Training epochs 2 to 2' in out and 'lr 0.0005' in out
     assert 'Each epoch line: [epoch] time <minutes>' in out
+
+
+def test_training_keeps_the_last_model_and_an_earlier_runs_checkpoints(h36m_dir, tmp_path, capsys):
+    data_dir, _ = h36m_dir
+    folder = tmp_path / 'c'
+    small = ['--data-dir', str(data_dir), '-k', 'gt', '-f', '9', '--embed-dim-ratio', '8', '--depth', '1',
+             '--num-heads', '2', '-b', '64', '-str', 'S1', '-ste', 'S9', '-c', str(folder)]
+    assert main(small + ['--no-eval', '-e', '3']) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ['last_epoch.bin']          # was: an empty folder
+    capsys.readouterr()
+    assert main(small + ['--no-eval', '-e', '1']) == 2                             # a new run would clobber it
+    assert '--overwrite' in capsys.readouterr().err
+    assert main(small + ['--no-eval', '-e', '2', '-r', 'last_epoch.bin']) == 2     # already at epoch 3 of 2
+    assert 'already at epoch 3 of 2' in capsys.readouterr().err
+    assert main(small + ['--no-eval', '-e', '4', '-r', 'last_epoch.bin']) == 0     # resuming is allowed
+    assert main(small + ['--no-eval', '-e', '1', '--overwrite']) == 0

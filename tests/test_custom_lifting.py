@@ -57,7 +57,8 @@ def test_lifting_coco_keypoints_of_a_known_person(synthetic_model, tmp_path, cap
                '--evaluate', 'epoch_2.bin', '--viz-subject', 'walk', '--viz-action', 'custom', '--viz-export', str(export)])
     assert rc == 0, capsys.readouterr().err
     lifted = np.load(export)
-    assert lifted.shape == (n, 17, 3) and np.isfinite(lifted).all()
+    assert lifted.shape == (n, 1, 17, 3) and np.isfinite(lifted).all()      # the official np.save layout
+    lifted = lifted[:, 0]
 
     world = load_h36m_3d(data_dir / 'data_3d_synthetic.npz')[subject][action]
     truth = zero_root(camera_frame(world, load_h36m_cameras()[subject][camera]))
