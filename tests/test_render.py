@@ -315,3 +315,21 @@ def test_display_poses_are_upright_and_on_the_floor():
     level = poses_for_display(np.array([[[0, 0, 3], [0, -0.5, 3]]], np.float32), {'res_w': 10, 'res_h': 10}, root=0)
     assert level[0, 1, 2] > level[0, 0, 2]               # camera y points down: up is -y
     assert display_azimuth({'res_w': 10}) == -90.0 and display_azimuth(cam) == cam['azimuth']
+
+
+def test_cli_custom_video_without_a_recorded_rate_plays_at_the_videos_rate(workspace, capsys, tmp_path):
+    # The official script renders -d custom at the video's frame rate; the clip's file records none.
+    root, _ = workspace
+    from PIL import Image
+    video = tmp_path / 'clip.gif'
+    frames = [Image.new('RGB', (64, 48), (10 * i, 0, 0)) for i in range(6)]
+    frames[0].save(video, save_all=True, append_images=frames[1:], duration=40, loop=0)     # 25 fps
+    with VideoReader(video) as reader:
+        assert reader.fps == pytest.approx(25.0)
+    rc = main(['--data-dir', str(root), '-d', 'custom', '-k', 'clip', '-c', str(root / 'ckpt'), '--evaluate',
+               'tiny.bin', '--progress', 'off', '--render', '--viz-subject', 'clip', '--viz-action', 'custom',
+               '--viz-output', str(tmp_path / 'out.gif'), '--viz-video', str(video), '--viz-limit', '3',
+               '--viz-size', '1'])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert ', 25 fps -> ' in out.out

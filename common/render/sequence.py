@@ -144,8 +144,10 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
             written, shape = export_prediction(config.viz_export, prediction)
             log(f'Exported the prediction of {describe(seq)}: {shape} float32 metres -> {written}')
         if render:
+            # A source without a recorded frame rate (-d custom) plays at the video's, as the official.
+            fps = video.fps if (not bundle.fps_known and video is not None and video.fps) else bundle.fps
             summary = render_sequence(config.viz_output, seq, prediction, bundle.joints, bundle.keypoints,
-                                      fps=bundle.fps / config.viz_downsample, frames=frames,
+                                      fps=fps / config.viz_downsample, frames=frames,
                                       size=config.viz_size, bitrate=config.viz_bitrate, video=video,
                                       ground_truth=not config.viz_no_ground_truth, progress=options.progress,
                                       log=log)

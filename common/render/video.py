@@ -15,7 +15,8 @@ class VideoReader:
     """Frames of a video file, read lazily; opening reads the first frame, so errors come early.
 
     Use as a context manager (or call `close`). ``first``: the first frame; ``still``: True for a
-    single image.
+    single image; ``fps``: the video's frame rate when the file states one (ffmpeg's reading, or an
+    animated GIF's frame duration), else None.
     """
 
     def __init__(self, path):
@@ -25,6 +26,7 @@ class VideoReader:
         self.still = False
         self._generator = None      # imageio-ffmpeg's raw frames
         self._size = None           # (width, height) of those
+        self.fps = None
         from PIL import Image, UnidentifiedImageError
         try:
             self._image = Image.open(self.path)
@@ -35,6 +37,9 @@ class VideoReader:
         if self._image is not None:
             self.still = getattr(self._image, 'n_frames', 1) == 1
             self.first = np.asarray(self._image.convert('RGB'))
+            duration_ms = self._image.info.get('duration')
+            if not self.still and duration_ms:
+                self.fps = 1000.0 / duration_ms
         else:
             self._open_ffmpeg()
 
@@ -48,6 +53,7 @@ class VideoReader:
             self._generator = imageio_ffmpeg.read_frames(str(self.path), pix_fmt='rgb24')
             meta = next(self._generator)
             self._size = tuple(meta['size'])
+            self.fps = float(meta['fps']) if meta.get('fps') else None
             self.first = self._decode(next(self._generator))
         except StopIteration:
             self.close()
