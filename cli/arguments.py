@@ -65,6 +65,9 @@ def build_parser():
                        help='disable train-time flipping')
     model.add_argument('-no-tta', '--no-tta', '--no-test-time-augmentation', dest='test_time_augmentation',
                        action='store_false', help='disable test-time flipping')
+    model.add_argument('--causal', action='store_true',
+                       help='(as VideoPose3D) predict the last frame of each window: no look-ahead, zero streaming '
+                            "latency; with --evaluate/-r: the checkpoint's")
     model.add_argument('-f', '-frame', '--number-of-frames', dest='number_of_frames', default=None, type=int,
                        metavar='N', help='input frames per window, odd (default 81; with --evaluate/-r: the '
                                          "checkpoint's)")
@@ -255,7 +258,7 @@ def model_request(args, num_joints):
     from common.model.config import ModelConfig
     return ModelConfig(num_frame=args.number_of_frames or 81, num_joints=num_joints,
                        embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
-                       drop_rate=args.model_dropout, drop_path_rate=args.drop_path)
+                       drop_rate=args.model_dropout, drop_path_rate=args.drop_path, causal=args.causal)
 
 
 def eval_options(args, device, progress=False):

@@ -199,7 +199,7 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
     device = torch.device(device)
     windows = TrainingWindows(bundle.train, model.num_frame, bundle.kps_left, bundle.kps_right,
                               bundle.joints_left, bundle.joints_right, augment=config.augment,
-                              root=bundle.protocol.root, device=device)
+                              root=bundle.protocol.root, device=device, causal=model.causal)
     step = TrainingStep(model, optimizer, device, context, amp=config.amp, compile=config.compile)
     validation = replace(config.validation, device=device, amp=config.amp, progress=progress, metrics=('mpjpe',))
     while state.epoch < config.epochs:

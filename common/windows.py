@@ -1,9 +1,14 @@
 """Windows of frames: the one place where model inputs are cut out of sequences.
 
-A window for frame ``i`` of a sequence is the ``F = 2 * pad + 1`` frames centred on ``i``; the
-sequence is edge-padded by ``pad`` frames at both ends (first/last frame repeated), so every frame
-has a window. Windows are never built one by one in Python: sequences are padded and
-concatenated once, and a batch of windows is one gather with index arithmetic.
+Window geometry (`window_padding`): a model of F frames predicts one frame of each window, its
+*target*. The centred PoseFormer's target is the middle frame: the window of frame ``i`` is
+``i - (F-1)/2 .. i + (F-1)/2``. A causal model's target is the last frame: the window of frame
+``i`` is ``i - (F-1) .. i``, so it never looks ahead (VideoPose3D's ``--causal``). Every sequence is
+edge-padded by as many frames as the windows reach past its ends (first/last frame repeated), so
+every frame has a window. Training, evaluation and streaming all take the geometry from here.
+
+Windows are never built one by one in Python: sequences are padded and concatenated once, and a
+batch of windows is one gather with index arithmetic.
 
 Flip augmentation mirrors a pose horizontally: x negated and left/right joints swapped.
 """
@@ -13,9 +18,23 @@ import torch
 from common.data.types import zero_root
 
 
-def pad_edges(poses, pad):
-    """(N, J, C) -> (N + 2 * pad, J, C), repeating the first and last frames."""
-    return np.pad(poses, ((pad, pad), (0, 0), (0, 0)), mode='edge')
+def window_padding(num_frames, causal=False):
+    """(frames before the target, frames after it) in a window of `num_frames` frames.
+
+    Centred: ``((F-1)//2, (F-1)//2)``; causal: ``(F-1, 0)``. Also the edge padding a sequence
+    needs at its start and end so that every frame is the target of one window.
+    """
+    if causal:
+        return num_frames - 1, 0
+    half = (num_frames - 1) // 2
+    return half, half
+
+
+def pad_edges(poses, before, after=None):
+    """(N, J, C) -> (N + before + after, J, C), repeating the first frame `before` times and the last
+    `after` times (``after`` defaults to ``before``)."""
+    after = before if after is None else after
+    return np.pad(poses, ((before, after), (0, 0), (0, 0)), mode='edge')
 
 
 def flip_pose(poses, left, right):
@@ -41,25 +60,31 @@ def rank_share(begin, end, rank, world_size):
 
 
 class TrainingWindows:
-    """All (sequence, centre frame[, flipped]) training examples, resident on one device.
+    """All (sequence, target frame[, flipped]) training examples, resident on one device.
 
-    Built once: the padded 2D of every sequence concatenated, ``inputs`` (T_padded, J, 2) float32,
-    and the root-relative 3D of every sequence concatenated, ``targets`` (T, J, 3) float32 metres
-    (root slot zeroed, see `common.data.types.zero_root`). With augmentation the mirrored copies
+    Built once: the edge-padded 2D of every sequence concatenated (padding by `window_padding`,
+    so ``causal`` windows end at their target), ``inputs`` (T_padded, J, 2) float32, and the
+    root-relative 3D of every sequence concatenated, ``targets`` (T, J, 3) float32 metres (root
+    slot zeroed, see `common.data.types.zero_root`). With augmentation the mirrored copies
     (`flip_pose`) are appended, so the arrays are twice as long and a flipped example simply
     points into the second half: every batch is then two gathers, whatever its mix of flips, and
     gives the same numbers as mirroring each example after gathering it.
 
-    Example k is (input window start, target index); the first half of the examples are the plain
-    windows in sequence order, the second half (with augmentation) their mirrored twins, as in
-    the reference implementation. Indices live on the device too, so a batch costs no host
+    Example k is (input window start, target index): the first half of the examples are the plain
+    windows in sequence order, the second half (with augmentation) their mirrored twins (example
+    k + K/2 mirrors example k). Indices live on the device too, so a batch costs no host
     round-trip: with ``device='cuda'`` the whole training set (about 1.1 GB for Human3.6M with
     augmentation) sits in GPU memory.
+
+    The epoch order (`epoch_order`) shuffles the examples as the official chunked generator
+    (VideoPose3D's ``ChunkedGenerator`` with chunks of one frame) shuffles its pair list, in which
+    each sequence lists its plain windows and then their mirrored twins (`pair_order`): with the
+    same seed, a run draws the official run's examples in the official order.
     """
 
     def __init__(self, sequences, num_frames, kps_left, kps_right, joints_left, joints_right, augment=True,
-                 root=0, device='cpu'):
-        self.pad = (num_frames - 1) // 2
+                 root=0, device='cpu', causal=False):
+        self.before, self.after = window_padding(num_frames, causal)
         self.num_frames = num_frames
         self.device = torch.device(device)
         inputs, targets, starts, target_index = [], [], [], []
@@ -67,16 +92,17 @@ class TrainingWindows:
         for seq in sequences:
             n = len(seq.poses_2d)
             assert seq.poses_3d is not None and len(seq.poses_3d) == n, 'training needs 3D for every 2D frame'
-            inputs.append(pad_edges(seq.poses_2d, self.pad))
+            inputs.append(pad_edges(seq.poses_2d, self.before, self.after))
             targets.append(seq.poses_3d)
             # Frame i's window starts at padded index i, i.e. input_offset + i in the concatenation.
             starts.append(input_offset + np.arange(n))
             target_index.append(target_offset + np.arange(n))
-            input_offset += n + 2 * self.pad
+            input_offset += n + self.before + self.after
             target_offset += n
         inputs = np.concatenate(inputs).astype(np.float32)                         # (T_padded, J, 2)
         targets = np.concatenate(targets).astype(np.float32)                       # (T, J, 3) metres
         starts, target_index = np.concatenate(starts), np.concatenate(target_index)
+        self.pair_order = _official_pair_order([len(seq.poses_2d) for seq in sequences], augment)
         if augment:
             # Mirrored copies after the originals; example k + n is example k mirrored.
             inputs = np.concatenate([inputs, flip_pose(inputs, list(kps_left), list(kps_right))])
@@ -97,12 +123,13 @@ class TrainingWindows:
         return (len(self) + batch_size - 1) // batch_size
 
     def epoch_order(self, rng):
-        """The shuffled example order of one epoch (numpy int64), drawn from `rng` on the host.
+        """The shuffled example ids of one epoch (numpy int64), drawn from `rng` on the host.
 
         `rng` is a numpy RandomState or Generator: the order, and so the run, does not depend
-        on the device.
+        on the device. The official generator's ``rng.permutation(pairs)`` with the same RandomState
+        yields the same examples in the same order.
         """
-        return rng.permutation(len(self))
+        return self.pair_order[rng.permutation(len(self))]
 
     def batch(self, example_ids):
         """Gather examples (int64 tensor on the device) -> inputs (B, F, J, 2), targets (B, 1, J, 3)."""
@@ -124,3 +151,13 @@ class TrainingWindows:
             share_begin, share_end = rank_share(begin, end, rank, world_size)
             if share_end > share_begin:
                 yield (*self.batch(order[share_begin:share_end]), end - begin)
+
+
+def _official_pair_order(lengths, augment):
+    """Example ids (int64) in the official pair list's order: per sequence, its plain windows,
+    then (with `augment`) their mirrored twins, which are the examples ``sum(lengths)`` further on."""
+    total = sum(lengths)
+    ends = np.cumsum(lengths)
+    plain = [np.arange(end - n, end) for n, end in zip(lengths, ends)]
+    per_sequence = [np.concatenate([ids, ids + total]) if augment else ids for ids in plain]
+    return np.concatenate(per_sequence or [np.empty(0)]).astype(np.int64)

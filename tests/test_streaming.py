@@ -19,10 +19,10 @@ SYMMETRY = Symmetry(LEFT, RIGHT, LEFT, RIGHT)
 FRAMES = 9
 
 
-def random_model(num_frame=FRAMES, seed=0):
+def random_model(num_frame=FRAMES, seed=0, causal=False):
     """A small PoseFormer whose every weight (position embeddings included) is random."""
     torch.manual_seed(seed)
-    model = PoseTransformer(num_frame=num_frame, embed_dim_ratio=8, depth=2, num_heads=2).eval()
+    model = PoseTransformer(num_frame=num_frame, embed_dim_ratio=8, depth=2, num_heads=2, causal=causal).eval()
     with torch.no_grad():
         model.Spatial_pos_embed.normal_(0, 0.5)
         model.Temporal_pos_embed.normal_(0, 0.5)
@@ -96,20 +96,23 @@ def test_integer_pixels_are_accepted(model):
     assert lifter.flush().shape == (1, 17, 3)
 
 
-def test_a_causal_model_answers_at_once_from_left_padded_windows():
-    model = random_model()
-    model.frames_after_target = 0          # target = last frame of the window
+@pytest.mark.parametrize('tta', [False, True])
+def test_a_causal_model_answers_at_once_with_its_offline_prediction(tta):
+    model = random_model(causal=True)      # target = last frame of the window
     poses_2d = random_keypoints(13)
-    lifter = Lifter(model)
+    lifter = Lifter(model, SYMMETRY, tta=tta)
     assert lifter.latency_frames == 0
     online = [lifter.push(frame) for frame in poses_2d]
     assert all(pose is not None for pose in online)
     assert lifter.flush().shape == (0, 17, 3)
-    padded = np.pad(poses_2d, ((FRAMES - 1, 0), (0, 0), (0, 0)), mode='edge')
-    windows = np.stack([padded[i:i + FRAMES] for i in range(len(poses_2d))])
-    with torch.no_grad():
-        expected = model(torch.from_numpy(windows))[:, 0].numpy()
-    np.testing.assert_allclose(np.stack(online), expected, atol=1e-5)
+    np.testing.assert_allclose(np.stack(online), predict_sequence(model, poses_2d, SYMMETRY, tta=tta, batch_size=5),
+                               atol=1e-5)
+    if not tta:     # and those are the poses of the windows ending at each frame (first frame repeated before)
+        padded = np.pad(poses_2d, ((FRAMES - 1, 0), (0, 0), (0, 0)), mode='edge')
+        windows = np.stack([padded[i:i + FRAMES] for i in range(len(poses_2d))])
+        with torch.no_grad():
+            expected = model(torch.from_numpy(windows))[:, 0].numpy()
+        np.testing.assert_allclose(np.stack(online), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize('frame, complaint', [

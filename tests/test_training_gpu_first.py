@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from common.io.checkpoint import load_checkpoint
+from tests.windows_fixtures import official_example
 
 from common.data.layouts import H36M_17
 from common.data.types import DataBundle, EvaluationProtocol, Sequence
@@ -36,16 +37,8 @@ def _windows(sequences, frames=5, device='cpu'):
 
 
 def _expected_example(seq, frames, centre, flip):
-    """Example (centre, flip) by hand: the centred window of the edge-padded 2D, the root-zeroed 3D."""
-    pad = (frames - 1) // 2
-    index = np.clip(np.arange(centre - pad, centre + pad + 1), 0, len(seq.poses_2d) - 1)
-    window, target = seq.poses_2d[index].copy(), seq.poses_3d[centre].copy()
-    if flip:
-        for pose in (window, target):
-            pose[..., 0] *= -1
-            pose[..., LEFT + RIGHT, :] = pose[..., RIGHT + LEFT, :]
-    target[0] = 0
-    return window, target
+    """Example (centre, flip) by hand, as the official generator cuts it (see windows_fixtures)."""
+    return official_example(seq, frames, centre, flip, LEFT, RIGHT)
 
 
 def test_examples_are_the_centred_windows_then_their_mirrored_twins():

@@ -7,14 +7,18 @@ the official release constructor's instead (9 frames, stochastic depth 0.2); onl
 A `ModelConfig` is also a read-only mapping of `PoseTransformer`'s keyword arguments, with the keys
 stored as ``config`` in our checkpoint files (``qk_scale`` included, always None), so
 ``PoseTransformer(**config)``, ``dict(config)`` and ``config['num_heads']`` all work, and files
-written before this type existed load with `ModelConfig.from_dict`.
+written before this type existed load with `ModelConfig.from_dict`. ``causal`` is a key only when
+True: the files of centred models are those written before it existed, and a file without the key
+holds a centred model.
 """
 import dataclasses
 from collections.abc import Mapping
 
-# The stored dict's keys in their order (checkpoints, results JSON): the fields plus qk_scale.
+# The stored dict's keys in their order (checkpoints, results JSON): the fields plus qk_scale,
+# then 'causal' (stored only when True).
 _STORED_KEYS = ('num_frame', 'num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads',
                 'mlp_ratio', 'qkv_bias', 'qk_scale', 'drop_rate', 'attn_drop_rate', 'drop_path_rate')
+_CAUSAL_KEY = ('causal',)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,7 +26,7 @@ class ModelConfig(Mapping):
     """PoseFormer settings (see `PoseTransformer` for what each one does).
 
     Attributes:
-        num_frame: F, input frames per window (odd; the centre frame is predicted).
+        num_frame: F, input frames per window (odd for a centred model).
         num_joints: J, joints per frame.
         in_chans: channels per input joint (2: x, y).
         embed_dim_ratio: c, width of a joint token; a frame token has width ``J*c``.
@@ -33,6 +37,8 @@ class ModelConfig(Mapping):
         drop_rate: dropout after the embeddings, the attention projection and the MLP.
         attn_drop_rate: dropout on the attention weights.
         drop_path_rate: stochastic depth of the last block of each stack (linear from 0).
+        causal: the target of a window is its last frame (no look-ahead; zero latency when
+            streaming) instead of its centre frame (see `common.windows.window_padding`).
     """
     num_frame: int = 81
     num_joints: int = 17
@@ -45,6 +51,7 @@ class ModelConfig(Mapping):
     drop_rate: float = 0.0
     attn_drop_rate: float = 0.0
     drop_path_rate: float = 0.1
+    causal: bool = False
 
     def __post_init__(self):
         for field in dataclasses.fields(self):      # plain Python numbers, as stored in files
@@ -56,7 +63,10 @@ class ModelConfig(Mapping):
 
     def to_dict(self):
         """Plain dict with the stored keys (``qk_scale`` None), e.g. for a checkpoint's ``config``."""
-        return {key: getattr(self, key, None) for key in _STORED_KEYS}
+        return {key: getattr(self, key, None) for key in self._keys()}
+
+    def _keys(self):
+        return _STORED_KEYS + _CAUSAL_KEY if self.causal else _STORED_KEYS
 
     @classmethod
     def from_dict(cls, stored):
@@ -67,7 +77,7 @@ class ModelConfig(Mapping):
         stored = dict(stored)
         if stored.pop('qk_scale', None) is not None:
             raise ValueError('ModelConfig: only qk_scale=None is supported (attention scale head_dim ** -0.5)')
-        unknown = sorted(set(stored) - set(_STORED_KEYS))
+        unknown = sorted(set(stored) - set(_STORED_KEYS + _CAUSAL_KEY))
         if unknown:
             raise ValueError(f'ModelConfig: unknown settings {", ".join(unknown)}')
         return cls(**stored)
@@ -78,12 +88,12 @@ class ModelConfig(Mapping):
 
     # read-only mapping of the constructor keyword arguments
     def __getitem__(self, key):
-        if key not in _STORED_KEYS:
+        if key not in self._keys():
             raise KeyError(key)
         return getattr(self, key, None)
 
     def __iter__(self):
-        return iter(_STORED_KEYS)
+        return iter(self._keys())
 
     def __len__(self):
-        return len(_STORED_KEYS)
+        return len(self._keys())

@@ -4,7 +4,7 @@ One rule (`resolve_model_config`), used by training, evaluation and every tool:
 
 * no checkpoint: the requested configuration;
 * a checkpoint fixes the architecture: ``num_joints``, ``in_chans``, ``embed_dim_ratio``, ``depth``,
-  ``mlp_ratio``, ``qkv_bias`` and ``num_heads`` come from its stored ``config`` (files we write) or,
+  ``mlp_ratio``, ``qkv_bias``, ``num_heads`` and ``causal`` (files without it are centred) come from its stored ``config`` (files we write) or,
   for the official release files, from its weights' shapes; those cannot show the head count, so
   a release file keeps the requested ``num_heads`` (8 by default, as released);
 * ``num_frame`` follows the checkpoint unless the frame count was explicitly requested; then the
@@ -21,14 +21,15 @@ from common.model.release import load_model_weights, settings_from_weights
 __all__ = ["resolve_model_config", "model_for_run"]
 
 # settings a checkpoint decides (besides num_frame, which it decides unless frames were requested)
-_ARCHITECTURE = ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias')
+_ARCHITECTURE = ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias',
+                 'causal')
 
 
 def _checkpoint_settings(checkpoint, checkpoint_name):
     """The stored ``config`` of one of our files, else what a release file's weights show."""
     stored = checkpoint.get('config')
     if stored:
-        return dict(stored)
+        return {'causal': False, **stored}      # our files store ``causal`` only when it is True
     return settings_from_weights(checkpoint['model_pos'], checkpoint_name)
 
 

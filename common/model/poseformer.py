@@ -1,7 +1,9 @@
 """PoseFormer: a spatial transformer per frame, then a temporal transformer over frames.
 
 Input ``(B, F, J, C_in)`` 2D keypoints (normalised screen coordinates, ``C_in = 2``);
-output ``(B, 1, J, 3)``: the 3D pose of the centre frame, root-relative, in metres.
+output ``(B, 1, J, 3)``: the 3D pose of the window's target frame, root-relative, in metres. The
+target is the centre frame, or with ``causal`` the last one (the architecture is the same; only
+the windows it is trained and evaluated on differ, see `common.windows.window_padding`).
 
 Stages (c = ``embed_dim_ratio``):
 
@@ -31,6 +33,7 @@ from timm.models.vision_transformer import Block
 from torch import nn
 
 from common.model.config import ModelConfig
+from common.windows import window_padding
 
 __all__ = ["PoseTransformer"]
 
@@ -39,7 +42,7 @@ class PoseTransformer(nn.Module):
     """PoseFormer with the official constructor arguments.
 
     Args:
-        num_frame: F, frames per input window (the receptive field; odd, centre frame predicted).
+        num_frame: F, frames per input window (the receptive field; odd for a centred model).
         num_joints: J, joints per frame.
         in_chans: input channels per joint (2 for 2D keypoints).
         embed_dim_ratio: c, width of a joint token; a frame token has width ``J*c``.
@@ -53,6 +56,7 @@ class PoseTransformer(nn.Module):
         attn_drop_rate: dropout on the attention weights.
         drop_path_rate: stochastic depth; block i of each stack drops its residual branches with
             probability ``linspace(0, drop_path_rate, depth)[i]``.
+        causal: the window's target is its last frame instead of its centre frame.
         norm_layer: norm constructor for the blocks and the two stage norms; default
             ``partial(nn.LayerNorm, eps=1e-6)``. It is not recorded in ``config``.
 
@@ -63,11 +67,14 @@ class PoseTransformer(nn.Module):
         config: the `ModelConfig` of the constructor arguments (except ``norm_layer``); it is
             also a mapping, so ``PoseTransformer(**model.config)`` rebuilds the model and
             ``dict(model.config)`` is the plain dict stored in checkpoints.
+        causal: whether the target is the window's last frame.
+        frames_after_target: frames of a window after its target: 0 for a causal model, (F-1)/2
+            for a centred one (the latency of streaming, `common.streaming.Lifter`).
     """
 
     def __init__(self, num_frame=9, num_joints=17, in_chans=2, embed_dim_ratio=32, depth=4,
                  num_heads=8, mlp_ratio=2., qkv_bias=True, qk_scale=None, drop_rate=0.,
-                 attn_drop_rate=0., drop_path_rate=0.2, norm_layer=None):
+                 attn_drop_rate=0., drop_path_rate=0.2, causal=False, norm_layer=None):
         super().__init__()
         if qk_scale is not None:
             raise ValueError(
@@ -77,11 +84,13 @@ class PoseTransformer(nn.Module):
             num_frame=num_frame, num_joints=num_joints, in_chans=in_chans,
             embed_dim_ratio=embed_dim_ratio, depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio,
             qkv_bias=qkv_bias, drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
-            drop_path_rate=drop_path_rate)
+            drop_path_rate=drop_path_rate, causal=causal)
         norm_layer = norm_layer or partial(nn.LayerNorm, eps=1e-6)
         self.num_frame = cfg.num_frame
         self.num_joints = cfg.num_joints
         self.in_chans = cfg.in_chans
+        self.causal = cfg.causal
+        self.frames_after_target = window_padding(cfg.num_frame, cfg.causal)[1]
         self.embed_dim_ratio = c = cfg.embed_dim_ratio
         width = cfg.num_joints * c
 
@@ -140,7 +149,7 @@ class PoseTransformer(nn.Module):
         return rearrange(x, '(b f) j c -> b f (j c)', f=frames)  # joint-major frame tokens
 
     def forward_temporal(self, feats):
-        """Temporal stage: ``(B, F, J*c)`` frame features -> ``(B, 1, J, 3)`` centre-frame pose."""
+        """Temporal stage: ``(B, F, J*c)`` frame features -> ``(B, 1, J, 3)`` pose of the target frame."""
         width = self.num_joints * self.embed_dim_ratio
         if feats.dim() != 3 or feats.shape[1] != self.num_frame or feats.shape[2] != width:
             raise ValueError(

@@ -7,7 +7,7 @@
 """
 from common.streaming.lifter import FeatureRing, Lifter
 from common.streaming.onnx_model import OnnxStages, export_onnx, onnx_difference, stage_paths
-from common.streaming.stages import TorchStages, frames_after_target, model_from_checkpoint
+from common.streaming.stages import TorchStages, model_from_checkpoint
 
 __all__ = ['Lifter', 'FeatureRing', 'TorchStages', 'OnnxStages', 'export_onnx', 'onnx_difference', 'stage_paths',
-           'frames_after_target', 'model_from_checkpoint']
+           'model_from_checkpoint']

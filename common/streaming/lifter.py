@@ -2,9 +2,10 @@
 
 Offline (`common.evaluation.predict_sequence`) frame ``i`` of an N-frame sequence is predicted from
 the window of F frames ``i - L .. i + R`` of the edge-padded sequence (the first frame repeated L
-times before it, the last frame R times after it). For the centred PoseFormer ``L = R = (F-1)/2``;
-a causal model (target = last frame of its window) would have ``L = F-1, R = 0``. ``R`` is read
-from the backend (`frames_after_target`), so both kinds fit.
+times before it, the last frame R times after it; `common.windows.window_padding`). For the
+centred PoseFormer ``L = R = (F-1)/2``; a causal model (target = last frame of its window) has
+``L = F-1, R = 0`` and so no latency. ``R`` is read from the backend (`frames_after_target`), so
+both kinds fit.
 
 The lifter reproduces the offline numbers online, with one spatial and one temporal call per
 frame:

@@ -23,7 +23,6 @@ from torch import nn
 
 from common.errors import UserError
 from common.io.atomic import atomic_write
-from common.streaming.stages import frames_after_target
 
 OPSET = 17
 KEYPOINTS, FEATURES, POSE = 'keypoints_2d', 'features', 'pose_3d'
@@ -70,7 +69,7 @@ def _export(model, path, stages):
     with torch.no_grad():
         features = model.forward_spatial(keypoints)                                 # (B, F, J*c)
     metadata = {'num_frame': f, 'num_joints': j, 'in_chans': ch, 'embed_dim_ratio': model.embed_dim_ratio,
-                'frames_after_target': frames_after_target(model)}
+                'frames_after_target': model.frames_after_target}
     batch = {0: 'batch'}                       # dynamic axes, the same for the input and the output
     jobs = [('model', Path(path), model, keypoints, KEYPOINTS, POSE, batch)]
     if stages:

@@ -7,19 +7,14 @@ A backend has
 * ``temporal(features)``: ``(B, F, J*c)`` with F = ``num_frame`` -> ``(B, 1, J, 3)`` float32, the
   pose of the window's target frame in metres (camera frame, root-relative);
 * ``num_frame`` (F), ``num_joints`` (J) and ``frames_after_target`` (R: how many frames of the
-  window follow the target, (F-1)/2 for the centred model, 0 for a causal one).
+  window follow the target, (F-1)/2 for the centred model, 0 for a causal one; a
+  ``PoseTransformer``'s attribute of that name, from `common.windows.window_padding`).
 
 `TorchStages` runs a ``PoseTransformer``; `common.streaming.onnx_model.OnnxStages` runs the
 exported stage files on onnxruntime.
 """
 import numpy as np
 import torch
-
-
-def frames_after_target(model):
-    """R of a model: its ``frames_after_target`` attribute when it declares one (a causal model says
-    0), else (F-1)/2, the centre frame of the window."""
-    return int(getattr(model, 'frames_after_target', (model.num_frame - 1) // 2))
 
 
 class TorchStages:
@@ -33,7 +28,7 @@ class TorchStages:
         self.model = model.to(self.device).eval()
         self.num_frame = model.num_frame
         self.num_joints = model.num_joints
-        self.frames_after_target = frames_after_target(model)
+        self.frames_after_target = model.frames_after_target
 
     @torch.inference_mode()
     def spatial(self, keypoints):
