@@ -36,7 +36,7 @@ def run(args):
     from common.io.run_lock import claim_checkpoint_folder
     from common.malloc_tuning import tune_malloc
     from common.model.complexity import count_parameters, macs_per_output_frame
-    from common.model.loading import model_for_run
+    from common.model.loading import model_for_run, records_head_count
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
@@ -72,6 +72,9 @@ def run(args):
         model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
                               frames_given=args.number_of_frames is not None, seed=args.seed)
         model = model.to(device).choose_attention(device)
+        if checkpoint is not None and not records_head_count(checkpoint):
+            log(f'note: {checkpoint_file} does not record its number of attention heads (released files do not); '
+                f'using --num-heads {model.config.num_heads}: a wrong value loads but predicts differently')
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
         if args.amp and device.type != 'cuda':

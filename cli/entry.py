@@ -7,11 +7,15 @@
   `cli.parser.flag_names`).
 - KeyboardInterrupt -> ``interrupted: ...`` on stderr, exit status 130 (what a shell reports for
   SIGINT); files are written atomically, so what was written before is complete.
+- OSError that reaches the top (a disk that fills up, a folder that vanished or turned read-only
+  while the program ran) -> ``error: cannot write/read <file>: <reason>``, exit status 1; the
+  atomic writer has left the previous version of the file in place.
 """
 import sys
 
 from common.errors import UserError
 
+EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
@@ -27,3 +31,8 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
     except KeyboardInterrupt:
         print(f'interrupted: {interrupted_note}', file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        where = f' {exc.filename}' if exc.filename else ''
+        print(f'error: file system{where}: {exc.strerror or exc}; nothing already written was replaced '
+              '(writes are atomic): free space or fix the path, then run again', file=sys.stderr, flush=True)
+        return EXIT_FAILURE

@@ -111,3 +111,70 @@ def test_training_keeps_the_last_model_and_an_earlier_runs_checkpoints(h36m_dir,
     assert 'already at epoch 3 of 2' in capsys.readouterr().err
     assert main(small + ['--no-eval', '-e', '4', '-r', 'last_epoch.bin']) == 0     # resuming is allowed
     assert main(small + ['--no-eval', '-e', '1', '--overwrite']) == 0
+
+
+def _release_checkpoint(folder, poison=False):
+    folder.mkdir(exist_ok=True)
+    torch.manual_seed(0)
+    model = PoseTransformer(**CONFIG)
+    if poison:
+        with torch.no_grad():
+            model.head[1].weight[0, 0] = float('nan')
+    write_release_checkpoint(folder / 'r.bin', model)
+
+
+def test_a_diverged_checkpoint_is_refused_not_evaluated(h36m_dir, tmp_path, capsys):
+    data_dir, _ = h36m_dir
+    _release_checkpoint(tmp_path / 'ckpt', poison=True)
+    assert main(['--data-dir', str(data_dir), '-k', 'gt', '-c', str(tmp_path / 'ckpt'), '--evaluate', 'r.bin',
+                 '-ste', 'S9', '--num-heads', '4']) == 2
+    err = capsys.readouterr().err
+    assert 'non-finite weights' in err and 'r.bin' in err and 'Traceback' not in err
+
+
+def test_a_checkpoint_without_head_count_gets_a_note(h36m_dir, tmp_path, capsys):
+    data_dir, _ = h36m_dir
+    _release_checkpoint(tmp_path / 'ckpt')
+    assert main(['--data-dir', str(data_dir), '-k', 'gt', '-c', str(tmp_path / 'ckpt'), '--evaluate', 'r.bin',
+                 '-ste', 'S9', '--num-heads', '4']) == 0
+    assert 'does not record its number of attention heads' in capsys.readouterr().out
+
+
+def test_a_full_disk_at_the_end_is_one_line_and_keeps_the_previous_file(h36m_dir, tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+    data_dir, _ = h36m_dir
+    _release_checkpoint(tmp_path / 'ckpt')
+    results = tmp_path / 'r.json'
+    results.write_text('{"previous": true}')
+    real_replace = os.replace
+
+    def full_disk(src, dst):
+        if str(dst) == str(results):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real_replace(src, dst)
+    monkeypatch.setattr(os, 'replace', full_disk)
+    rc = main(['--data-dir', str(data_dir), '-k', 'gt', '-c', str(tmp_path / 'ckpt'), '--evaluate', 'r.bin',
+               '-ste', 'S9', '--num-heads', '4', '--results-json', str(results)])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count('\n') == 1 and 'No space left on device' in err and 'Traceback' not in err
+    assert results.read_text() == '{"previous": true}'
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
+
+
+def test_reproduce_extra_args_with_an_unbalanced_quote_is_one_line(tmp_path, capsys):
+    from tools.reproduce import main as reproduce
+    assert reproduce(['--synthetic', '--data-dir', str(tmp_path), '--out', str(tmp_path / 'o'),
+                      '--extra-args', '--device "cpu']) == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: --extra-args') and 'Traceback' not in err
+
+
+def test_a_file_that_is_not_a_poseformer_checkpoint_is_named(h36m_dir, tmp_path, capsys):
+    data_dir, _ = h36m_dir
+    (tmp_path / 'ckpt').mkdir()
+    torch.save({'model_pos': {'module.fc.weight': torch.zeros(2, 2)}}, tmp_path / 'ckpt' / 'other.bin')
+    assert main(['--data-dir', str(data_dir), '-k', 'gt', '-c', str(tmp_path / 'ckpt'), '--evaluate',
+                 'other.bin', '-ste', 'S9']) == 2
+    err = capsys.readouterr().err
+    assert 'other.bin' in err and 'not a PoseFormer' in err and 'Traceback' not in err

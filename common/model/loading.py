@@ -18,7 +18,7 @@ from common.model.config import ModelConfig
 from common.model.poseformer import PoseTransformer
 from common.model.release import load_model_weights, settings_from_weights
 
-__all__ = ["resolve_model_config", "model_for_run"]
+__all__ = ["resolve_model_config", "model_for_run", "records_head_count"]
 
 # settings a checkpoint decides (besides num_frame, which it decides unless frames were requested)
 _ARCHITECTURE = ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias',
@@ -74,5 +74,17 @@ def model_for_run(requested: ModelConfig, checkpoint, checkpoint_name, frames_gi
     model = PoseTransformer(**config)
     if checkpoint is not None:
         load_model_weights(model, checkpoint['model_pos'], checkpoint_name, frames_given=frames_given)
+        broken = [name for name, value in model.state_dict().items()
+                  if value.is_floating_point() and not torch.isfinite(value).all()]
+        if broken:
+            raise UserError(f'checkpoint {checkpoint_name} holds non-finite weights (NaN or infinity) in '
+                            f'{len(broken)} tensor(s), e.g. {", ".join(broken[:3])}: the training that wrote it '
+                            'diverged; use an earlier checkpoint of that run or train again with a lower '
+                            'learning rate')
     return model
+
+
+def records_head_count(checkpoint):
+    """Whether a loaded checkpoint states its attention head count (ours do; the released files do not)."""
+    return bool(checkpoint.get('config')) and 'num_heads' in checkpoint['config']
 
