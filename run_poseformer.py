@@ -66,7 +66,12 @@ def run(args):
         checkpoint_file = args.evaluate or args.resume
         checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file)) if checkpoint_file else None
 
-        bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
+        rendering_only = evaluate_only and args.render     # then the rendered sequence is all the data needed
+        if rendering_only:
+            from common.render.sequence import load_render_bundle
+            bundle = load_render_bundle(cli_args.data_config(args, need_train=False), cli_args.render_config(args))
+        else:
+            bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
         log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
             f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
         model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
@@ -124,7 +129,8 @@ def run(args):
         elif args.render or args.viz_export:
             from common.render.sequence import load_render_bundle, render_from_config
             render_cfg = cli_args.render_config(args)
-            render_bundle = load_render_bundle(cli_args.data_config(args, need_train=False), render_cfg)
+            render_bundle = bundle if rendering_only else load_render_bundle(
+                cli_args.data_config(args, need_train=False), render_cfg)
             render_from_config(render_cfg, model, render_bundle, device, options, log=log)
         return 0
     finally:
@@ -133,10 +139,11 @@ def run(args):
 
 
 def check_outputs(args):
-    """Every output of the run can be written: checked before any work (a run must not fail at its end)."""
-    from common.io.writable import check_output_file, check_output_folder
-    if not args.evaluate:
-        check_output_folder(args.checkpoint, 'checkpoint')
+    """Every output file of the run can be written: checked before any work (a run must not fail at its end).
+
+    The checkpoint folder is checked when training claims it (`common.io.run_lock`), also before any work.
+    """
+    from common.io.writable import check_output_file
     from common.render.sequence import export_path
     for setting in ('results_json', 'viz_output'):
         if getattr(args, setting):

@@ -97,18 +97,22 @@ def _subjects(sequences):
     return tuple(dict.fromkeys(seq.subject for seq in sequences))
 
 
+def _sequence_keys(path, pattern, expected):
+    """[(numbers in the key, key, value)] of a 3DHP file, sorted by those numbers; any other key is refused."""
+    found = []
+    for key, value in _load_data(path).items():
+        match = pattern.match(str(key))
+        if match is None:
+            raise UserError(f'{path}: unexpected sequence key {key!r}; {expected} {HINT}')
+        found.append((tuple(int(g) for g in match.groups()), key, value))
+    return sorted(found, key=lambda item: item[0])
+
+
 def load_3dhp_train(path):
     """All training sequences of ``data_train_3dhp.npz``: list of `Sequence`, sorted by subject, sequence, camera."""
-    data = _load_data(path)
-    found = []
-    for key, value in data.items():
-        match = _TRAIN_KEY.match(str(key))
-        if match is None:
-            raise UserError(f'{path}: unexpected sequence key {key!r}; training keys look like "S1 Seq1". '
-                            f'Is this the test file? {HINT}')
-        found.append((int(match.group(1)), int(match.group(2)), key, value))
+    found = _sequence_keys(path, _TRAIN_KEY, 'training keys look like "S1 Seq1". Is this the test file?')
     sequences = []
-    for subject_no, seq_no, key, value in sorted(found, key=lambda item: item[:2]):
+    for (subject_no, seq_no), key, value in found:
         subject, action = f'S{subject_no}', f'Seq{seq_no}'
         cameras, fps = _train_cameras(path, key, value)
         for camera, entry in cameras:
@@ -125,16 +129,10 @@ def load_3dhp_train(path):
 
 def load_3dhp_test(path):
     """All test sequences of ``data_test_3dhp.npz``: list of `Sequence` (with ``valid``), sorted by number."""
-    data = _load_data(path)
-    found = []
-    for key, value in data.items():
-        match = _TEST_KEY.match(str(key))
-        if match is None:
-            raise UserError(f'{path}: unexpected sequence key {key!r}; test keys are TS1 ... TS6. '
-                            f'Is this the training file? {HINT}')
-        found.append((int(match.group(1)), str(key), value))
+    found = _sequence_keys(path, _TEST_KEY, 'test keys are TS1 ... TS6. Is this the training file?')
     sequences = []
-    for _, name, entry in sorted(found, key=lambda item: item[0]):
+    for _, name, entry in found:
+        name = str(name)
         where = f'{path}: {name!r}'
         if name not in TEST_RESOLUTION:
             raise UserError(f'{where}: unknown test sequence, its image size is not known '

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import UserError
+from common.io.writable import check_output_folder
 from common.io.atomic import remove_stale_temporaries
 
 try:
@@ -78,11 +79,9 @@ def claim_checkpoint_folder(folder, resume_from=None, overwrite=False):
 
 
 def _make_folder(folder):
+    check_output_folder(folder, 'checkpoint')       # a file in the way, a read-only parent: named
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise UserError(f'{folder}: is a file, not a folder; give a folder for the checkpoints',
-                        setting='checkpoint') from None
     except OSError as e:
         raise UserError(f'{folder}: cannot create the checkpoint folder ({e.strerror or e}); choose a '
                         'writable location', setting='checkpoint') from None
