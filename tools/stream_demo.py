@@ -130,6 +130,9 @@ def demo(args):
     if args.viz_output:
         from common.render.writers import output_kind
         output_kind(args.viz_output)             # a bad file name fails before any work
+    if args.checkpoint and not Path(args.checkpoint).is_file():
+        raise UserError(f'{args.checkpoint}: checkpoint file not found (a released one, see checkpoint/README.md, '
+                        'or one written by training)', setting='checkpoint')
     seq, bundle = load_sequence(args)
     if args.viz_output:
         from common.render.sequence import check_drawable
