@@ -111,7 +111,10 @@ def build_parser():
     ours.add_argument('--model-dropout', default=0., type=float, metavar='P',
                       help='dropout after the position embeddings, attention projections and MLPs (default 0, '
                            'as the official model, whatever -drop says)')
-    ours.add_argument('--amp', action='store_true', help='bf16 autocast on CUDA (fp32 is the default, for fidelity)')
+    ours.add_argument('--amp', action='store_true',
+                      help='bf16 autocast (fp32 is the default, for fidelity): on CUDA both stages, in training and '
+                           'evaluation; on the CPU the temporal stage in training only (evaluation stays fp32); '
+                           'changes the results on both')
     ours.add_argument('--no-tf32', dest='tf32', action='store_false',
                       help='on CUDA, full fp32 matmuls instead of TF32 (TF32 is the default there, as PyTorch 1.7 '
                            'on the paper\'s GPUs)')
