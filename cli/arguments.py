@@ -121,6 +121,9 @@ def build_parser():
     ours.add_argument('--deterministic', action='store_true',
                       help='deterministic algorithms (bitwise-repeatable runs and resumes on CUDA; slower)')
     ours.add_argument('--compile', action='store_true', help='torch.compile the model (slow start, faster steps)')
+    ours.add_argument('--tensorboard', metavar='DIR',
+                      help='also log to TensorBoard in DIR: per-epoch train / valid MPJPE, lr, samples/s and the '
+                           'final per-action table (needs the optional package: pip install tensorboard)')
     ours.add_argument('--threads', default=0, type=int, metavar='N', help='CPU threads for torch (default: all cores)')
     ours.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
                       help='progress bars (auto: only on a terminal and when CI is not set)')
