@@ -21,17 +21,41 @@ ROOT_DIR = Path(__file__).resolve().parent
 
 def main(argv=None):
     from cli.arguments import FLAG_NAMES, parse_args
-    return run_program(lambda: run(parse_args(argv)), FLAG_NAMES,
-                       interrupted_note='checkpoints written so far are complete (writes are atomic)')
+    phase = RunPhase()
+    return run_program(lambda: run(parse_args(argv), phase), FLAG_NAMES, interrupted_note=phase.interrupted_note)
 
 
-def run(args):
+class RunPhase:
+    """How far a run got, so that an interrupt says only what is true then (see `interrupted_note`)."""
+
+    def __init__(self):
+        self.name = 'start'            # start | evaluate-only | train | after-train
+        self.checkpoint_dir = None
+
+    def interrupted_note(self):
+        atomic = 'files written so far are complete (writes are atomic)'
+        if self.name == 'evaluate-only':
+            return f'--evaluate writes no checkpoint; {atomic}'
+        if self.name == 'train':
+            last = Path(self.checkpoint_dir) / 'last_epoch.bin'
+            if last.is_file():
+                return (f'checkpoints written so far are complete (writes are atomic); -r last_epoch.bin continues '
+                        f'from the last finished epoch ({last})')
+            return 'no epoch had finished, so no checkpoint was written'
+        if self.name == 'after-train':
+            return ('training had finished and its checkpoints are complete; the final evaluation was cut short '
+                    f'({atomic})')
+        return f'stopped before training began: no checkpoint was written; {atomic}'
+
+
+def run(args, phase=None):
     import torch
 
     from cli import arguments as cli_args
     from common.data.sources import load_bundle
     from common.distributed import setup_distributed, teardown_distributed
     from common.evaluation import evaluate
+    from common.experiment_log import NullLog, open_tensorboard_log
     from common.io.checkpoint import load_checkpoint
     from common.io.run_lock import claim_checkpoint_folder
     from common.malloc_tuning import tune_malloc
@@ -42,6 +66,7 @@ def run(args):
     from common.report import format_report, write_results_json
     from common.training import check_epochs_left, make_optimizer, new_state, state_from_checkpoint, train
 
+    phase = phase or RunPhase()
     check_outputs(args)
     tune_malloc()
     if args.threads > 0:
@@ -55,9 +80,15 @@ def run(args):
     if unused:
         log(f'note: {", ".join(unused)}: accepted as by the official code, which does not use '
             f'{"it" if len(unused) == 1 else "them"} either (no effect)')
-    held = contextlib.ExitStack()          # the checkpoint folder's lock while training
+    held = contextlib.ExitStack()          # the checkpoint folder's lock while training, the experiment log
     try:
         evaluate_only = bool(args.evaluate)
+        if evaluate_only:
+            phase.name = 'evaluate-only'
+        experiment_log = NullLog()
+        if args.tensorboard and context.is_main:
+            experiment_log = open_tensorboard_log(args.tensorboard)
+            held.callback(experiment_log.close)
         if not evaluate_only and context.is_main:
             # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
             resume_path = resolve_checkpoint_path(args.checkpoint, args.resume) if args.resume else None
@@ -81,7 +112,7 @@ def run(args):
             log(f'note: {checkpoint_file} does not record its number of attention heads (released files do not); '
                 f'using --num-heads {model.config.num_heads}: a wrong value loads but predicts differently')
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
-            f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
+            f'{macs_per_output_frame(model) / 1e9:.4g} GMACs per output frame')
         if args.amp and device.type != 'cuda':
             log('note: on the CPU --amp runs training\'s temporal stage in bf16; evaluation stays fp32')
 
@@ -97,13 +128,22 @@ def run(args):
             if args.export_training_curves:
                 from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
-            log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} (batch {args.batch_size}, '
-                f'lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
+            both = sorted({s.subject for s in bundle.train} & {s.subject for s in bundle.test})
+            if both:
+                what = ('is both a training and a test subject' if len(both) == 1
+                        else 'are both training and test subjects')
+                log(f'note: {", ".join(both)} {what} (-str / -ste): the test errors include frames the model '
+                    'trained on')
+            processes = '1 process' if context.world_size == 1 else f'{context.world_size} processes (torchrun)'
+            log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} ({processes}, '
+                f'batch {args.batch_size}, lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
             log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
                 + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
                 + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
+            phase.name, phase.checkpoint_dir = 'train', args.checkpoint
             train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
-                  on_epoch_end=on_epoch_end)
+                  on_epoch_end=on_epoch_end, experiment_log=experiment_log)
+            phase.name = 'after-train'
 
         if not context.is_main:
             return 0
@@ -120,6 +160,8 @@ def run(args):
             result = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol, options,
                               config=run_config(args, model))
             log(format_report(result, tta=args.test_time_augmentation))
+            step = int(checkpoint.get('epoch', 0)) if evaluate_only else args.epochs
+            experiment_log.log_evaluation(result, step=step)
             if args.results_json:
                 write_results_json(args.results_json, result)
                 log(f'Results written to {args.results_json}')
@@ -150,6 +192,11 @@ def check_outputs(args):
             check_output_file(getattr(args, setting), setting)
     if args.viz_export:
         check_output_file(export_path(args.viz_export), 'viz_export')
+    if args.tensorboard:
+        from common.experiment_log import require_tensorboard
+        from common.io.writable import check_output_folder
+        require_tensorboard()
+        check_output_folder(args.tensorboard, 'tensorboard')
 
 
 def resolve_device(name):

@@ -111,13 +111,19 @@ def build_parser():
     ours.add_argument('--model-dropout', default=0., type=float, metavar='P',
                       help='dropout after the position embeddings, attention projections and MLPs (default 0, '
                            'as the official model, whatever -drop says)')
-    ours.add_argument('--amp', action='store_true', help='bf16 autocast on CUDA (fp32 is the default, for fidelity)')
+    ours.add_argument('--amp', action='store_true',
+                      help='bf16 autocast (fp32 is the default, for fidelity): on CUDA both stages, in training and '
+                           'evaluation; on the CPU the temporal stage in training only (evaluation stays fp32); '
+                           'changes the results on both')
     ours.add_argument('--no-tf32', dest='tf32', action='store_false',
                       help='on CUDA, full fp32 matmuls instead of TF32 (TF32 is the default there, as PyTorch 1.7 '
                            'on the paper\'s GPUs)')
     ours.add_argument('--deterministic', action='store_true',
                       help='deterministic algorithms (bitwise-repeatable runs and resumes on CUDA; slower)')
     ours.add_argument('--compile', action='store_true', help='torch.compile the model (slow start, faster steps)')
+    ours.add_argument('--tensorboard', metavar='DIR',
+                      help='also log to TensorBoard in DIR: per-epoch train / valid MPJPE, lr, samples/s and the '
+                           'final per-action table (needs the optional package: pip install tensorboard)')
     ours.add_argument('--threads', default=0, type=int, metavar='N', help='CPU threads for torch (default: all cores)')
     ours.add_argument('--progress', choices=('auto', 'on', 'off'), default='auto',
                       help='progress bars (auto: only on a terminal and when CI is not set)')

@@ -5,8 +5,10 @@
 - `UserError` -> ``error: <flag> <message>`` on stderr, exit status 2 (no traceback); the error's
   setting is shown as the flag that sets it (``setting_names``: setting -> flag, e.g. from
   `cli.parser.flag_names`).
-- KeyboardInterrupt -> ``interrupted: ...`` on stderr, exit status 130 (what a shell reports for
-  SIGINT); files are written atomically, so what was written before is complete.
+- KeyboardInterrupt -> ``interrupted: <note>`` on stderr, exit status 130 (what a shell reports for
+  SIGINT); files are written atomically, so what was written before is complete. ``interrupted_note``
+  is a text or a function returning one when the interrupt arrives (what is true depends on how far
+  the program got).
 - OSError that reaches the top (a disk that fills up, a folder that vanished or turned read-only
   while the program ran) -> ``error: cannot write/read <file>: <reason>``, exit status 1; the
   atomic writer has left the previous version of the file in place.
@@ -29,7 +31,8 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
         print(f'error: {exc.describe(setting_names)}', file=sys.stderr, flush=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print(f'interrupted: {interrupted_note}', file=sys.stderr, flush=True)
+        note = interrupted_note() if callable(interrupted_note) else interrupted_note
+        print(f'interrupted: {note}', file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     except OSError as exc:
         where = f' {exc.filename}' if exc.filename else ''

@@ -3,7 +3,8 @@
 Text: per action, the official block (``----Walking----``, the test-time augmentation line, one line
 per metric), then the action-wise averages (the paper's headline numbers: the mean over actions of
 each action's frame-weighted error) and the frame-weighted averages over all test frames, labelled
-as such. Errors in mm; PCK / AUC in %.
+as such; with ``by_subject`` the same per subject (its averages over all that subject's frames).
+Errors in mm; PCK / AUC in %.
 
 Numbers: the official script prints per-action errors at full float precision and rounds its
 averages to 0.1 mm (MPJVE 0.01 mm); every number here has `DECIMALS` decimals, enough to compare
@@ -58,7 +59,7 @@ def format_report(result, tta=True):
                 lines.append(f'{label} action-wise average: {format_value(metric, action_wise[metric])}')
         for metric, label in AVERAGE_LABELS.items():
             if metric in frame_weighted:
-                lines.append(f'{label} frame-weighted average (all test frames): '
+                lines.append(f'{label} frame-weighted average (all {subject + " " if subject else "test "}frames): '
                              f'{format_value(metric, frame_weighted[metric])}')
     return '\n'.join(lines)
 

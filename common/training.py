@@ -182,13 +182,14 @@ class TrainingStep:
 
 
 def train(model, optimizer, bundle, state, config, device, context=DistributedContext(), log=print, progress=False,
-          on_epoch_end=None):
+          on_epoch_end=None, experiment_log=None):
     """Train the plain `model` (a PoseTransformer on `device`) from `state.epoch` to `config.epochs`.
 
     `bundle`: a `common.data.types.DataBundle` (training sequences, symmetry, scoring protocol);
     `context`: from `common.distributed.setup_distributed` (several processes: DDP is applied
     here). Returns the final state. `on_epoch_end(state)` runs on the main process after each
-    epoch's checkpoints (e.g. to draw training curves).
+    epoch's checkpoints (e.g. to draw training curves). `experiment_log` (a
+    `common.experiment_log.ExperimentLog`, main process): each epoch's numbers (`EPOCH_SCALARS`).
 
     Raises:
         UserError (setting ``epochs``): a resumed `state` is already at or past ``config.epochs``.
@@ -224,6 +225,7 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         totals = sum_over_ranks(torch.stack([loss_sum, torch.tensor(float(frames), dtype=torch.float64,
                                                                      device=device)]), context)
         train_loss = (totals[0] / totals[1]).item()     # the epoch's one host sync of the loss
+        samples_per_s = totals[1].item() / max(time.time() - start, 1e-9)   # all processes, steps only
         _check_finite(model, train_loss, batch_losses, state.epoch + 1, config.learning_rate)
         state.history['train'].append(train_loss)
 
@@ -239,6 +241,12 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         elapsed = (time.time() - start) / 60
         if context.is_main:
             log(_epoch_line(state, elapsed, train_loss, valid_mm, config.eval_train))
+            if experiment_log is not None:
+                experiment_log.log_epoch(state.epoch + 1, {
+                    'train/mpjpe_mm': train_loss * MM_PER_M, 'train/lr': state.lr,
+                    'train/samples_per_s': samples_per_s, 'valid/mpjpe_mm': valid_mm,
+                    'train_eval/mpjpe_mm': state.history['train_eval'][-1] * MM_PER_M
+                    if config.eval_train and valid_mm is not None else None})
 
         state.lr *= config.lr_decay
         for group in optimizer.param_groups:

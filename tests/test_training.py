@@ -66,6 +66,7 @@ def test_two_process_gloo_torchrun_matches_single_process(h36m_dir):
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     assert sorted(os.listdir(tmp_path / 'ddp')) == ['epoch_1.bin', 'last_epoch.bin']
     assert ddp.stdout.count('[1] time') == 1          # only rank 0 prints
+    assert '(2 processes (torchrun), batch' in ddp.stdout     # the header says how many processes train
     single = subprocess.run([sys.executable] + args + ['-c', str(tmp_path / 'single')],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert single.returncode == 0, single.stderr[-3000:]

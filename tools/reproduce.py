@@ -14,7 +14,7 @@ Two modes:
   missing are skipped with a note; if none can run, that is an error.
 - **Synthetic** (``--synthetic``, or automatically when there is no Human3.6M 3D file): the same
   pipeline on the embedded dataset. Without ``--config`` a tiny PoseFormer is first trained through
-  ``run_poseformer.main`` (about a minute on a laptop CPU). Every table is labelled "embedded synthetic
+  ``run_poseformer.main`` (into ``-c`` when given, else ``<out>/synthetic_checkpoint``) (about a minute on a laptop CPU). Every table is labelled "embedded synthetic
   dataset — NOT comparable to the paper"; the paper's Human3.6M numbers are still shown, for reference.
 
 Outputs in ``--out`` (default ``reproduction/``): ``results_<keypoints>_<frames>f.json`` per
@@ -40,6 +40,7 @@ from common.io.atomic import atomic_write_text  # noqa: E402
 from common.paper_comparison import SYNTHETIC_LABEL, compare, format_document, paper_entries  # noqa: E402
 
 DEFAULT_CONFIGS = ('cpn_ft_h36m_dbb:81:detected81f.bin', 'gt:81:gt81f.bin')
+DEFAULT_CHECKPOINT_DIR = 'checkpoint'
 # Which of the paper's Human3.6M rows a synthetic run is shown beside (for reference only).
 SYNTHETIC_PAPER_KEYPOINTS = {'detected': 'cpn_ft_h36m_dbb', 'gt': 'gt'}
 SYNTHETIC_DOWNSAMPLE = 10
@@ -82,8 +83,9 @@ def build_parser():
                 description="Evaluate checkpoints with run_poseformer.py and compare with the PoseFormer paper's "
                             'Human3.6M numbers (writes reproduction.md and reproduction.json).')
     p.add_argument('--data-dir', default='data', metavar='PATH', help='folder of the .npz files (default data)')
-    p.add_argument('-c', '--checkpoint', default='checkpoint', metavar='DIR',
-                   help='checkpoint folder; CHECKPOINT names are looked up there first (default checkpoint)')
+    p.add_argument('-c', '--checkpoint', metavar='DIR',
+                   help='checkpoint folder; CHECKPOINT names are looked up there first (default checkpoint); '
+                        'synthetic mode without --config trains into it (default <out>/synthetic_checkpoint)')
     p.add_argument('--out', default='reproduction', metavar='DIR', help='output folder (default reproduction)')
     p.add_argument('--config', action='append', metavar='KEYPOINTS:FRAMES:CHECKPOINT',
                    help='a configuration to evaluate; repeat for several (default: '
@@ -110,7 +112,7 @@ def _call(run_main, argv, what):
 
 def _train_synthetic(options, extra, run_main, log):
     """Train the tiny synthetic PoseFormer; returns the Configuration of its checkpoint."""
-    ckpt_dir = Path(options.out) / 'synthetic_checkpoint'
+    ckpt_dir = Path(options.checkpoint) if options.checkpoint else Path(options.out) / 'synthetic_checkpoint'
     argv = ['-d', 'synthetic', '--data-dir', options.data_dir, '-k', SYNTHETIC_KEYPOINTS,
             '-f', str(SYNTHETIC_FRAMES), *SYNTHETIC_TRAIN_ARGS, '-c', str(ckpt_dir), *extra]
     log(f'Synthetic mode without --config: training a tiny PoseFormer ({SYNTHETIC_FRAMES} frames, '
@@ -133,6 +135,7 @@ def reproduce(options, run_main=None, log=None):
         raise UserError(f'--extra-args {options.extra_args}: {exc} (quote the flags as a shell would)') from None
     data_dir = Path(options.data_dir)
     out = Path(options.out)
+    checkpoint_dir = options.checkpoint or DEFAULT_CHECKPOINT_DIR
     path_3d = data_dir / 'data_3d_h36m.npz'
     notes = []
     mode_reason = ''
@@ -164,8 +167,8 @@ def reproduce(options, run_main=None, log=None):
         reason = None
         if mode == 'h36m' and not (data_dir / f'data_2d_h36m_{c.keypoints}.npz').is_file():
             reason = f'2D file {data_dir / f"data_2d_h36m_{c.keypoints}.npz"} not found'
-        elif not _checkpoint_path(options.checkpoint, c.checkpoint).is_file():
-            reason = (f'checkpoint {c.checkpoint} not found (looked in {options.checkpoint}/ and as a path; '
+        elif not _checkpoint_path(checkpoint_dir, c.checkpoint).is_file():
+            reason = (f'checkpoint {c.checkpoint} not found (looked in {checkpoint_dir}/ and as a path; '
                       'see checkpoint/README.md)')
         if reason:
             log(f'note: skipping {c.name}: {reason}')
@@ -182,7 +185,7 @@ def reproduce(options, run_main=None, log=None):
     for c in runnable:
         results_path = out / f'results_{c.keypoints}_{c.frames}f.json'
         argv = ['-d', dataset, '--data-dir', options.data_dir, '-k', c.keypoints, '-f', str(c.frames),
-                '-c', options.checkpoint, '--evaluate', c.checkpoint, '--results-json', str(results_path)]
+                '-c', checkpoint_dir, '--evaluate', c.checkpoint, '--results-json', str(results_path)]
         if mode == 'synthetic':
             argv += ['--downsample', str(SYNTHETIC_DOWNSAMPLE)]
         _call(run_main, argv + extra, f'evaluating {c.name}')

@@ -266,8 +266,16 @@ def select_frames(num_frames, skip=0, limit=-1, downsample=1):
 
 
 def export_path(path):
-    """The file ``np.save(path, ...)`` writes: `path`, with ``.npy`` appended unless it ends so (as the official)."""
+    """The file ``np.save(path, ...)`` writes: `path`, with ``.npy`` appended unless it ends so (as the official).
+
+    Raises:
+        UserError (setting ``viz_export``): `path` is an existing folder (``np.save`` would write
+            ``<folder>.npy`` beside it, not a file inside it).
+    """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError(f'{path}: is a folder; name the file to write, e.g. {os.path.join(path, "poses.npy")}',
+                        setting='viz_export')
     return path if path.endswith('.npy') else path + '.npy'
 
 
