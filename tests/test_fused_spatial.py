@@ -151,3 +151,43 @@ def test_selection():
     assert 'dropout' in fused_spatial.unsupported_reason(dropout.train())
     assert fused_spatial.unsupported_reason(dropout.eval()) is None     # dropout is off in evaluation
     assert 'dtype' in fused_spatial.unsupported_reason(model, emb.double())
+
+
+def test_half_precision_operands():
+    """float16 model and input (16-bit tl.dot operands, K >= 16): as close to the fp32 stage as PyTorch's fp16.
+
+    (bfloat16 takes the same path with another operand type; Triton's interpreter computes bfloat16
+    ``tl.dot`` wrongly, so it is checked on a GPU only: benchmarks/cuda_check.sh.)
+    """
+    model = _model(16, 4, 2, seed=9).train()
+    gen = torch.Generator().manual_seed(10)
+    x = torch.randn(2, 3, 17, 2, generator=gen).to(DEVICE)
+    grad_out = (torch.randn(2, 3, 17 * 16, generator=gen) / 6 ** 0.5).to(DEVICE)
+    ref, ref_dx, ref_grads = _run(model, x, 'pytorch', grad_out)
+    model.half()
+    out, dx, grads = _run(model, x.half(), 'triton', grad_out.half())
+    assert out.dtype == dx.dtype == torch.float16
+    torch.testing.assert_close(out.float(), ref, atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(dx.float(), ref_dx, atol=1e-2, rtol=1e-2)
+    for name, g in ref_grads.items():
+        if name.startswith('Spatial_blocks.'):
+            assert grads[name].dtype == torch.float16
+            assert (grads[name].float() - g).abs().max() <= 1e-2 * g.abs().max(), name
+
+
+def test_torch_compile_breaks_the_graph_only_around_the_kernels():
+    """torch.compile (dynamo, eager backend) runs the model with the fused stage: same result, graph breaks only at the kernels."""
+    import torch._dynamo
+    model = _model(16, 4, 1, seed=11).eval()
+    x = torch.randn(1, model.num_frame, 17, 2, generator=torch.Generator().manual_seed(12)).to(DEVICE)
+    with torch.no_grad():
+        model.spatial_kernel = 'pytorch'
+        ref = model(x)
+        model.spatial_kernel = 'triton'
+        torch._dynamo.reset()
+        torch._dynamo.utils.counters.clear()
+        out = torch.compile(model, backend='eager')(x)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    breaks = torch._dynamo.utils.counters['graph_break']
+    assert len(breaks) == 1 and 'fused_spatial_blocks' in next(iter(breaks)), dict(breaks)  # one reason: the kernels
+    torch._dynamo.reset()
