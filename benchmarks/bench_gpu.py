@@ -249,6 +249,14 @@ def spatial_stage_variants(a, device):
 
             with training_numerics(device, tf32=tf32):
                 out[(kernel, precision)] = time_per_call(one, device, 1.0)
+    for block_frames in (1, 4):                     # the kernels' tile (default fused_spatial.BLOCK_FRAMES = 2)
+        default, fused_spatial.BLOCK_FRAMES = fused_spatial.BLOCK_FRAMES, block_frames
+        model.spatial_kernel = 'triton'
+        try:
+            with training_numerics(device, tf32=True):
+                out[(f'triton, {block_frames}-frame tiles', 'bf16')] = time_per_call(one, device, 1.0)
+        finally:
+            fused_spatial.BLOCK_FRAMES = default
     model.eval()
     poses = {}
     with training_numerics(device, tf32=False), torch.no_grad():
@@ -343,6 +351,8 @@ def main(argv=None):
         print(f'spatial stage {stage_shape} forward+backward (train, drop path 0.1): ' + ', '.join(
             f'{precision} PyTorch {times[("pytorch", precision)] * 1e3:.2f} ms / fused '
             f'{times[("triton", precision)] * 1e3:.2f} ms' for precision in ('fp32', 'tf32', 'bf16')))
+        print('fused spatial stage bf16 by tile: ' + ', '.join(
+            f'{k[0].split(", ")[1]} {v * 1e3:.2f} ms' for k, v in times.items() if 'tiles' in k[0]))
         print(f'fused vs PyTorch spatial stage, fp32 evaluation: poses differ by at most {diff:.2e} m')
     print(f'# {device}: {name}; total {time.perf_counter() - a.started:.0f} s')
     return 0

@@ -191,3 +191,10 @@ def test_torch_compile_breaks_the_graph_only_around_the_kernels():
     breaks = torch._dynamo.utils.counters['graph_break']
     assert len(breaks) == 1 and 'fused_spatial_blocks' in next(iter(breaks)), dict(breaks)  # one reason: the kernels
     torch._dynamo.reset()
+
+
+@pytest.mark.parametrize('block_frames', [1, 4])
+def test_other_tile_sizes(monkeypatch, block_frames):
+    """Tiles of 1 and 4 frames (the GPU tuning knob; the default is 2): 5 frames, a partial last tile."""
+    monkeypatch.setattr(fused_spatial, 'BLOCK_FRAMES', block_frames)
+    _compare(_model(16, 4, 1, seed=13), batch=1, frames=5, seed=14)

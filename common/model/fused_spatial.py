@@ -30,7 +30,10 @@ __all__ = ['SPATIAL_KERNELS', 'triton_available', 'unsupported_reason', 'use_fus
            'fused_spatial_blocks', 'spatial_block']
 
 SPATIAL_KERNELS = ('auto', 'triton', 'pytorch')
-BLOCK_FRAMES = 2            # frames per tile: R = 2 * 32 rows for J = 17 (tuning knob for the GPU)
+# Tuning knobs for the GPU (module globals, read at each launch; not yet tuned on real hardware):
+BLOCK_FRAMES = 2            # frames per tile: R = 2 * 32 rows for J = 17
+FORWARD_WARPS = 4           # warps per program of the forward kernel
+BACKWARD_WARPS = 8          # the backward kernel holds the weight gradients and the whole block's activations
 _DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 _kernels = None
@@ -195,7 +198,7 @@ class SpatialBlockFunction(torch.autograd.Function):
                 x, y, s1 if has_dp else x, s2 if has_dp else x, *weights,
                 n, eps1, eps2, (c // heads) ** -0.5,
                 J=j, JP=jp, C=c, HID=hid, HEADS=heads, BLOCK_F=BLOCK_FRAMES, HAS_DP=has_dp,
-                DOT_DTYPE=dot_dtype, PRECISION=precision)
+                DOT_DTYPE=dot_dtype, PRECISION=precision, num_warps=FORWARD_WARPS)
         ctx.save_for_backward(x, s1, s2, *weights)
         ctx.settings = (heads, eps1, eps2, jp, hid, dot_dtype, precision, has_dp)
         return y
@@ -211,14 +214,14 @@ class SpatialBlockFunction(torch.autograd.Function):
         programs = _programs(n_tiles, x.device)
         layout = _grad_layout(c, hid)
         total = sum(math.prod(shape) for _, shape in layout)
-        partial = torch.zeros(programs, total, dtype=torch.float32, device=x.device)
+        partial = torch.empty(programs, total, dtype=torch.float32, device=x.device)  # every program writes its row
         if n:
             kernels().spatial_block_bwd[(programs,)](
                 x, dy, dx, s1 if has_dp else x, s2 if has_dp else x, partial, *weights,
                 n, n_tiles, eps1, eps2, (c // heads) ** -0.5,
                 J=j, JP=jp, C=c, HID=hid, HEADS=heads, BLOCK_F=BLOCK_FRAMES, HAS_DP=has_dp,
-                DOT_DTYPE=dot_dtype, PRECISION=precision)
-        flat = partial.sum(0)
+                DOT_DTYPE=dot_dtype, PRECISION=precision, num_warps=BACKWARD_WARPS)
+        flat = partial.sum(0) if n else partial.zero_().sum(0)
         grads, start = {}, 0
         for name, shape in layout:
             size = math.prod(shape)
