@@ -132,8 +132,8 @@ def use_fused_spatial(model, x):
         return False
     if choice not in SPATIAL_KERNELS:
         raise ValueError(f'spatial_kernel={choice!r}: expected one of {", ".join(SPATIAL_KERNELS)}')
-    if choice == 'auto' and x.device.type != 'cuda':
-        return False
+    if choice == 'auto' and (x.device.type != 'cuda' or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
+        return False                                    # (ONNX / TorchScript export records the PyTorch blocks)
     reason = None if triton_available() else 'triton is not importable'
     reason = reason or unsupported_reason(model, x)
     if reason is None:
