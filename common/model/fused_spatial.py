@@ -1,13 +1,14 @@
 """The spatial stage through fused Triton kernels: one kernel per block, forward and backward.
 
 `PoseTransformer` stays the definition (same parameters, same checkpoints); this module runs its
-spatial blocks with the kernels of `common.model.fused_spatial_kernels` instead of timm's
+spatial stage with the kernels of `common.model.fused_spatial_kernels` instead of timm's
 ``Block`` modules. Per block, the forward kernel reads the ``(N, J, c)`` residual stream once and
 writes it once (N = B*F frames), keeping a tile of frames' tokens on chip through LayerNorm ->
 qkv -> attention -> projection -> residual -> LayerNorm -> MLP (exact erf GELU) -> residual; the
-backward kernel recomputes the block from its saved input. The joint embedding, the position
-embedding and ``Spatial_norm`` stay PyTorch ops (one small op each, which ``torch.compile``
-fuses anyway).
+backward kernel recomputes the block from its saved input. The first block's kernel also does
+the joint embedding (``Linear(C_in -> c)`` + ``Spatial_pos_embed``) from the raw keypoints, the
+last one's ``Spatial_norm``, so the stage reads the keypoints and writes its features once, plus
+one ``(N, J, c)`` tensor between consecutive blocks.
 
 Selection (`PoseTransformer.spatial_kernel`): ``'auto'`` (the default) uses the kernels on CUDA
 when triton is importable and `unsupported_reason` finds nothing against the model and input;
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 
 __all__ = ['SPATIAL_KERNELS', 'triton_available', 'unsupported_reason', 'use_fused_spatial',
-           'fused_spatial_blocks', 'spatial_block']
+           'fused_spatial_stage', 'spatial_block']
 
 SPATIAL_KERNELS = ('auto', 'triton', 'pytorch')
 # Tuning knobs for the GPU (module globals, read at each launch; not yet tuned on real hardware):
@@ -113,6 +114,11 @@ def unsupported_reason(model, x=None):
             return f'{what}: dropout in training'
     if model.training and model.pos_drop.p > 0:
         return 'pos_drop: dropout in training'
+    norm, emb = model.Spatial_norm, model.Spatial_patch_to_embedding
+    if type(norm) is not nn.LayerNorm or norm.weight is None or norm.bias is None:
+        return 'Spatial_norm is not an affine nn.LayerNorm'
+    if type(emb) is not nn.Linear or emb.bias is None or model.in_chans > 16:
+        return 'Spatial_patch_to_embedding is not a Linear with bias from at most 16 channels'
     if x is not None:
         if x.dtype not in _DTYPES:
             return f'input dtype {x.dtype}'
@@ -162,64 +168,85 @@ def _programs(n_tiles, device):
     return max(1, min(n_tiles, 2))          # the interpreter: still more than one program
 
 
-def _grad_layout(c, hid):
-    """(name, shape) of the weight gradients in a backward program's row, in the kernel's order."""
-    return (('ln1_w', (c,)), ('ln1_b', (c,)), ('wq', (c, c)), ('wk', (c, c)), ('wv', (c, c)),
-            ('bq', (c,)), ('bk', (c,)), ('bv', (c,)), ('proj_w', (c, c)), ('proj_b', (c,)),
-            ('ln2_w', (c,)), ('ln2_b', (c,)), ('fc1_w', (hid, c)), ('fc1_b', (hid,)),
-            ('fc2_w', (c, hid)), ('fc2_b', (c,)))
+def _grad_layout(c, hid, cin=None, j=None, final_norm=False):
+    """(name, shape) of the weight gradients in a backward program's row, in the kernel's order.
+
+    ``cin``/``j`` given: the block embeds the raw input (the stage's first block); ``final_norm``:
+    it ends with the stage's norm (the last block).
+    """
+    layout = (('ln1_w', (c,)), ('ln1_b', (c,)), ('wq', (c, c)), ('wk', (c, c)), ('wv', (c, c)),
+              ('bq', (c,)), ('bk', (c,)), ('bv', (c,)), ('proj_w', (c, c)), ('proj_b', (c,)),
+              ('ln2_w', (c,)), ('ln2_b', (c,)), ('fc1_w', (hid, c)), ('fc1_b', (hid,)),
+              ('fc2_w', (c, hid)), ('fc2_b', (c,)))
+    if cin is not None:
+        layout += (('emb_w', (c, cin)), ('emb_b', (c,)), ('pos', (j, c)))
+    if final_norm:
+        layout += (('norm_w', (c,)), ('norm_b', (c,)))
+    return layout
+
+
+_BLOCK_WEIGHTS = ('ln1_w', 'ln1_b', 'qkv_w', 'qkv_b', 'proj_w', 'proj_b', 'ln2_w', 'ln2_b',
+                  'fc1_w', 'fc1_b', 'fc2_w', 'fc2_b')
 
 
 class SpatialBlockFunction(torch.autograd.Function):
-    """One spatial block, ``(N, J, c) -> (N, J, c)``, through the Triton kernels.
+    """One spatial block through the Triton kernels, optionally with the stage's embedding and norm.
 
     Inputs: x, then the block's tensors ln1_w, ln1_b, qkv_w (3c, c), qkv_b (3c,) (zeros when the
     model has no qkv bias), proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b, then the
-    stochastic-depth scales s1, s2 ((N,) float32, or None), then the settings tuple
-    (heads, eps1, eps2). Saves only x (and the small tensors); backward recomputes the block.
+    stochastic-depth scales s1, s2 ((N,) float32, or None), then emb_w (c, C_in), emb_b (c,),
+    pos (J, c) (all None, or given for the stage's first block: x is then the raw input
+    ``(N, J, C_in)``), norm_w, norm_b (None, or the stage's norm for the last block), then the
+    settings tuple (heads, eps1, eps2, eps3). ``(N, J, c or C_in) -> (N, J, c)``. Saves only x
+    (and the small tensors); backward recomputes the block.
     """
 
     @staticmethod
     def forward(ctx, x, ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b,
-                fc2_w, fc2_b, s1, s2, settings):
-        heads, eps1, eps2 = settings
+                fc2_w, fc2_b, s1, s2, emb_w, emb_b, pos, norm_w, norm_b, settings):
+        heads, eps1, eps2, eps3 = settings
         x = x.contiguous()
-        n, j, c = x.shape
-        hid = fc1_w.shape[0]
+        n, j, cin = x.shape
+        c, hid = ln1_w.shape[0], fc1_w.shape[0]
+        embed, final_norm = emb_w is not None, norm_w is not None
         weights = [t.contiguous() for t in (ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b,
                                             fc1_w, fc1_b, fc2_w, fc2_b)]
+        extra = [t.contiguous() if t is not None else ln1_w for t in (emb_w, emb_b, pos, norm_w, norm_b)]
         dot_dtype, precision = _dot_settings(x)
         jp = max(16, 1 << (j - 1).bit_length())
-        y = torch.empty_like(x)
+        y = x.new_empty((n, j, c), dtype=ln1_w.dtype if embed else x.dtype)
         n_tiles = -(-n // BLOCK_FRAMES)
         has_dp = s1 is not None
         if n:
             kernels().spatial_block_fwd[(n_tiles,)](
-                x, y, s1 if has_dp else x, s2 if has_dp else x, *weights,
-                n, eps1, eps2, (c // heads) ** -0.5,
+                x, y, s1 if has_dp else x, s2 if has_dp else x, *weights, *extra,
+                n, eps1, eps2, eps3, (c // heads) ** -0.5,
                 J=j, JP=jp, C=c, HID=hid, HEADS=heads, BLOCK_F=BLOCK_FRAMES, HAS_DP=has_dp,
+                EMBED=embed, CIN=cin, CINP=1 << (cin - 1).bit_length(), FINAL_NORM=final_norm,
                 DOT_DTYPE=dot_dtype, PRECISION=precision, num_warps=FORWARD_WARPS)
-        ctx.save_for_backward(x, s1, s2, *weights)
-        ctx.settings = (heads, eps1, eps2, jp, hid, dot_dtype, precision, has_dp)
+        ctx.save_for_backward(x, s1, s2, *weights, *extra)
+        ctx.settings = (heads, eps1, eps2, eps3, jp, c, hid, dot_dtype, precision, has_dp, embed, final_norm)
         return y
 
     @staticmethod
     def backward(ctx, dy):
-        x, s1, s2, *weights = ctx.saved_tensors
-        heads, eps1, eps2, jp, hid, dot_dtype, precision, has_dp = ctx.settings
-        n, j, c = x.shape
+        x, s1, s2, *tensors = ctx.saved_tensors
+        weights, extra = tensors[:12], tensors[12:]
+        heads, eps1, eps2, eps3, jp, c, hid, dot_dtype, precision, has_dp, embed, final_norm = ctx.settings
+        n, j, cin = x.shape
         dy = dy.contiguous()
         dx = torch.empty_like(x)
         n_tiles = -(-n // BLOCK_FRAMES)
         programs = _programs(n_tiles, x.device)
-        layout = _grad_layout(c, hid)
+        layout = _grad_layout(c, hid, cin if embed else None, j, final_norm)
         total = sum(math.prod(shape) for _, shape in layout)
         partial = torch.empty(programs, total, dtype=torch.float32, device=x.device)  # every program writes its row
         if n:
             kernels().spatial_block_bwd[(programs,)](
-                x, dy, dx, s1 if has_dp else x, s2 if has_dp else x, partial, *weights,
-                n, n_tiles, eps1, eps2, (c // heads) ** -0.5,
+                x, dy, dx, s1 if has_dp else x, s2 if has_dp else x, partial, *weights, *extra,
+                n, n_tiles, total, eps1, eps2, eps3, (c // heads) ** -0.5,
                 J=j, JP=jp, C=c, HID=hid, HEADS=heads, BLOCK_F=BLOCK_FRAMES, HAS_DP=has_dp,
+                EMBED=embed, CIN=cin, CINP=1 << (cin - 1).bit_length(), FINAL_NORM=final_norm,
                 DOT_DTYPE=dot_dtype, PRECISION=precision, num_warps=BACKWARD_WARPS)
         flat = partial.sum(0) if n else partial.zero_().sum(0)
         grads, start = {}, 0
@@ -227,18 +254,13 @@ class SpatialBlockFunction(torch.autograd.Function):
             size = math.prod(shape)
             grads[name] = flat[start:start + size].view(shape)
             start += size
-        ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b = weights
-
-        def cast(g, like):
-            return g.to(like.dtype)
-
-        d_qkv_w = torch.cat([grads['wq'], grads['wk'], grads['wv']])
-        d_qkv_b = torch.cat([grads['bq'], grads['bk'], grads['bv']])
-        return (dx, cast(grads['ln1_w'], ln1_w), cast(grads['ln1_b'], ln1_b), cast(d_qkv_w, qkv_w),
-                cast(d_qkv_b, qkv_b), cast(grads['proj_w'], proj_w), cast(grads['proj_b'], proj_b),
-                cast(grads['ln2_w'], ln2_w), cast(grads['ln2_b'], ln2_b), cast(grads['fc1_w'], fc1_w),
-                cast(grads['fc1_b'], fc1_b), cast(grads['fc2_w'], fc2_w), cast(grads['fc2_b'], fc2_b),
-                None, None, None)
+        grads['qkv_w'] = torch.cat([grads.pop('wq'), grads.pop('wk'), grads.pop('wv')])
+        grads['qkv_b'] = torch.cat([grads.pop('bq'), grads.pop('bk'), grads.pop('bv')])
+        out = [grads[name].to(w.dtype) for name, w in zip(_BLOCK_WEIGHTS, weights)]
+        out += [None, None]                                     # s1, s2
+        for name, w in zip(('emb_w', 'emb_b', 'pos', 'norm_w', 'norm_b'), extra):
+            out.append(grads[name].to(w.dtype) if name in grads else None)
+        return (dx, *out, None)
 
 
 def _drop_scale(blk_drop_path, n, x):
@@ -257,30 +279,49 @@ def _drop_scale(blk_drop_path, n, x):
     return scale.view(n)
 
 
-def spatial_block(blk, x, draw_drop_path=True):
-    """One timm spatial ``Block`` through the kernels: ``(N, J, c)`` -> ``(N, J, c)``, differentiable."""
+def spatial_block(blk, x, embedding=None, final_norm=None):
+    """One timm spatial ``Block`` through the kernels, differentiable: ``(N, J, c)`` -> ``(N, J, c)``.
+
+    ``embedding``: (Linear(C_in -> c), pos (1, J, c)): x is the raw ``(N, J, C_in)`` input and the
+    block starts with ``Linear(x) + pos``; ``final_norm``: a LayerNorm applied to the block's output.
+    Stochastic depth's scales are drawn here, in timm's order (`_drop_scale`).
+    """
     n = x.shape[0]
-    s1 = _drop_scale(blk.drop_path1, n, x) if draw_drop_path else None
-    s2 = _drop_scale(blk.drop_path2, n, x) if draw_drop_path else None
+    s1 = _drop_scale(blk.drop_path1, n, x)
+    s2 = _drop_scale(blk.drop_path2, n, x)
     if (s1 is None) != (s2 is None):              # both or neither (drop_path1/2 share a rate)
         s1 = s1 if s1 is not None else torch.ones(n, device=x.device)
         s2 = s2 if s2 is not None else torch.ones(n, device=x.device)
     attn, mlp = blk.attn, blk.mlp
-    qkv_b = attn.qkv.bias if attn.qkv.bias is not None else x.new_zeros(attn.qkv.out_features,
-                                                                       dtype=attn.qkv.weight.dtype)
+    qkv_b = attn.qkv.bias if attn.qkv.bias is not None else attn.qkv.weight.new_zeros(attn.qkv.out_features)
+    emb_w = emb_b = pos = norm_w = norm_b = None
+    eps3 = 0.0
+    if embedding is not None:
+        linear, pos_embed = embedding
+        emb_w, emb_b, pos = linear.weight, linear.bias, pos_embed[0]
+    if final_norm is not None:
+        norm_w, norm_b, eps3 = final_norm.weight, final_norm.bias, float(final_norm.eps)
     return SpatialBlockFunction.apply(
         x, blk.norm1.weight, blk.norm1.bias, attn.qkv.weight, qkv_b, attn.proj.weight, attn.proj.bias,
         blk.norm2.weight, blk.norm2.bias, mlp.fc1.weight, mlp.fc1.bias, mlp.fc2.weight, mlp.fc2.bias,
-        s1, s2, (attn.num_heads, float(blk.norm1.eps), float(blk.norm2.eps)))
+        s1, s2, emb_w, emb_b, pos, norm_w, norm_b,
+        (attn.num_heads, float(blk.norm1.eps), float(blk.norm2.eps), eps3))
 
 
 @torch.compiler.disable
-def fused_spatial_blocks(model, x):
-    """``model.Spatial_blocks`` applied to ``x`` ``(B*F, J, c)`` through the kernels (same result).
+def fused_spatial_stage(model, x):
+    """The whole spatial stage of `model` through the kernels: raw ``(B*F, J, C_in)`` -> ``(B*F, J, c)``.
+
+    ``Spatial_patch_to_embedding`` + ``Spatial_pos_embed`` run inside the first block's kernel and
+    ``Spatial_norm`` inside the last one's (``pos_drop`` is the identity here: no dropout in
+    training, see `unsupported_reason`). Same result as the PyTorch stage up to rounding.
 
     Excluded from ``torch.compile`` graphs (a graph break): the kernels are already fused, and
     dynamo does not trace through the autograd function's launches.
     """
-    for blk in model.Spatial_blocks:
-        x = spatial_block(blk, x)
+    blocks = list(model.Spatial_blocks)
+    for i, blk in enumerate(blocks):
+        x = spatial_block(blk, x,
+                          embedding=(model.Spatial_patch_to_embedding, model.Spatial_pos_embed) if i == 0 else None,
+                          final_norm=model.Spatial_norm if i == len(blocks) - 1 else None)
     return x

@@ -106,7 +106,28 @@ def _tile_rows(tile, N, J: tl.constexpr, JP: tl.constexpr, BLOCK_F: tl.constexpr
     cols = tl.arange(0, C)
     offs = (frame.to(tl.int64) * J + tok)[:, None] * C + cols[None, :]
     amask = (local[:, None] == local[None, :]) & (tok[None, :] < J)
-    return offs, valid, frame, amask
+    return offs, valid, frame, tok, amask
+
+
+@triton.jit
+def _embed_load(in_ptr, emb_w, frame, tok, valid, J: tl.constexpr, C: tl.constexpr, CIN: tl.constexpr,
+                CINP: tl.constexpr):
+    """The raw input rows (R, CINP) (zero-padded channels) and the embedding weight (C, CINP)."""
+    ch = tl.arange(0, CINP)
+    xin = tl.load(in_ptr + (frame.to(tl.int64) * J + tok)[:, None] * CIN + ch[None, :],
+                  mask=valid[:, None] & (ch[None, :] < CIN), other=0.0).to(tl.float32)
+    w = tl.load(emb_w + tl.arange(0, C)[:, None] * CIN + ch[None, :], mask=ch[None, :] < CIN,
+                other=0.0).to(tl.float32)
+    return xin, w
+
+
+@triton.jit
+def _embed(xin, w, emb_b, pos_ptr, tok, valid, C: tl.constexpr):
+    """Linear(C_in -> C) of the raw rows plus the joint's position embedding; padded rows 0."""
+    cols = tl.arange(0, C)
+    x = tl.sum(xin[:, None, :] * w[None, :, :], axis=2) + _vec(emb_b, 0, C)[None, :]
+    x += tl.load(pos_ptr + tok[:, None] * C + cols[None, :], mask=valid[:, None], other=0.0).to(tl.float32)
+    return tl.where(valid[:, None], x, 0.0)
 
 
 @triton.jit
@@ -126,15 +147,26 @@ def _attention_probs(q, k, head, amask, scale, C: tl.constexpr, D: tl.constexpr,
 @triton.jit
 def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
                       ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b,
-                      N, eps1, eps2, scale,
+                      emb_w, emb_b, pos_ptr, norm_w, norm_b,
+                      N, eps1, eps2, eps3, scale,
                       J: tl.constexpr, JP: tl.constexpr, C: tl.constexpr, HID: tl.constexpr,
                       HEADS: tl.constexpr, BLOCK_F: tl.constexpr, HAS_DP: tl.constexpr,
+                      EMBED: tl.constexpr, CIN: tl.constexpr, CINP: tl.constexpr, FINAL_NORM: tl.constexpr,
                       DOT_DTYPE: tl.constexpr, PRECISION: tl.constexpr):
-    """y = block(x) for frames [pid*BLOCK_F, (pid+1)*BLOCK_F)."""
+    """y = block(x) for frames [pid*BLOCK_F, (pid+1)*BLOCK_F).
+
+    EMBED: x_ptr is the raw input (N, J, CIN) and x = Linear(emb_w, emb_b)(input) + pos (the
+    stage's first block); FINAL_NORM: y is LayerNorm(norm_w, norm_b, eps3) of the block's output
+    (the stage's last block).
+    """
     D: tl.constexpr = C // HEADS
     tile = tl.program_id(0)
-    offs, valid, frame, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
-    x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
+    offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
+    if EMBED:
+        xin, emb_wt = _embed_load(x_ptr, emb_w, frame, tok, valid, J, C, CIN, CINP)
+        x = _embed(xin, emb_wt, emb_b, pos_ptr, tok, valid, C)
+    else:
+        x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
 
     a, _, _ = _layer_norm(x, _vec(ln1_w, 0, C), _vec(ln1_b, 0, C), C, eps1)
     q = _mm(a, _load_t(qkv_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 0, C)[None, :]
@@ -155,6 +187,8 @@ def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
     if HAS_DP:
         m = m * tl.load(s2_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)[:, None]
     y = x1 + m
+    if FINAL_NORM:
+        y, _, _ = _layer_norm(y, _vec(norm_w, 0, C), _vec(norm_b, 0, C), C, eps3)
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=valid[:, None])
 
 
@@ -173,14 +207,19 @@ def _store_grad2(buf, off, g, OUT: tl.constexpr, IN: tl.constexpr):
 @triton.jit
 def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
                       ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b,
-                      N, n_tiles, eps1, eps2, scale,
+                      emb_w, emb_b, pos_ptr, norm_w, norm_b,
+                      N, n_tiles, row_size, eps1, eps2, eps3, scale,
                       J: tl.constexpr, JP: tl.constexpr, C: tl.constexpr, HID: tl.constexpr,
                       HEADS: tl.constexpr, BLOCK_F: tl.constexpr, HAS_DP: tl.constexpr,
+                      EMBED: tl.constexpr, CIN: tl.constexpr, CINP: tl.constexpr, FINAL_NORM: tl.constexpr,
                       DOT_DTYPE: tl.constexpr, PRECISION: tl.constexpr):
     """dx of the block, and this program's share of the weight gradients in row pid of grad_ptr.
 
     Program pid takes tiles pid, pid + programs, ...; grad_ptr is float32 (programs, TOTAL) with
-    the gradients in the order of `GRAD_LAYOUT` (common.model.fused_spatial).
+    the gradients in the order of `_grad_layout` (common.model.fused_spatial), row_size values a
+    row. EMBED / FINAL_NORM as in `spatial_block_fwd`: then dx_ptr is the raw input's gradient
+    (N, J, CIN) and dy_ptr the normalised output's, and the row also holds the embedding's,
+    the position embedding's and the norm's gradients.
     """
     D: tl.constexpr = C // HEADS
     pid = tl.program_id(0)
@@ -201,10 +240,19 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
     g_b1 = tl.zeros([HID], tl.float32)
     g_w2 = tl.zeros([C, HID], tl.float32)
     g_b2 = tl.zeros([C], tl.float32)
+    g_ew = tl.zeros([C, CINP], tl.float32)
+    g_eb = tl.zeros([C], tl.float32)
+    g_pos = tl.zeros([JP, C], tl.float32)
+    g_nw = tl.zeros([C], tl.float32)
+    g_nb = tl.zeros([C], tl.float32)
 
     for tile in range(pid, n_tiles, programs):
-        offs, valid, frame, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
-        x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
+        offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
+        if EMBED:
+            xin, emb_wt = _embed_load(x_ptr, emb_w, frame, tok, valid, J, C, CIN, CINP)
+            x = _embed(xin, emb_wt, emb_b, pos_ptr, tok, valid, C)
+        else:
+            x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
         dy = tl.load(dy_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
 
         # forward again
@@ -228,6 +276,17 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
         a2, xhat2, rstd2 = _layer_norm(x1, w_ln2, _vec(ln2_b, 0, C), C, eps2)
         h = _mm(a2, _load_t(fc1_w, 0, HID, C), DOT_DTYPE, PRECISION) + _vec(fc1_b, 0, HID)[None, :]
         g = _gelu(h)
+        if FINAL_NORM:          # dy is the gradient of LayerNorm(y): the gradient of y from it
+            m = _mm(g, _load_t(fc2_w, 0, C, HID), DOT_DTYPE, PRECISION) + _vec(fc2_b, 0, C)[None, :]
+            if HAS_DP:
+                y = x1 + m * s2[:, None]
+            else:
+                y = x1 + m
+            w_norm = _vec(norm_w, 0, C)
+            _, yhat, rstd3 = _layer_norm(y, w_norm, _vec(norm_b, 0, C), C, eps3)
+            g_nw += tl.sum(dy * yhat, axis=0)
+            g_nb += tl.sum(dy, axis=0)
+            dy = _layer_norm_backward(dy, yhat, rstd3, w_norm, C)
 
         # MLP branch
         if HAS_DP:
@@ -274,10 +333,19 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
         g_ln1w += tl.sum(da * xhat1, axis=0)
         g_ln1b += tl.sum(da, axis=0)
         dx = dx1 + _layer_norm_backward(da, xhat1, rstd1, w_ln1, C)
-        tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=valid[:, None])
+        if EMBED:               # through x = xin emb_w^T + emb_b + pos[token]
+            g_eb += tl.sum(dx, axis=0)
+            g_pos += tl.sum(tl.reshape(dx, [BLOCK_F, JP, C]), axis=0)
+            g_ew += tl.sum(dx[:, :, None] * xin[:, None, :], axis=0)
+            dxin = tl.sum(dx[:, :, None] * emb_wt[None, :, :], axis=1)
+            ch = tl.arange(0, CINP)
+            tl.store(dx_ptr + (frame.to(tl.int64) * J + tok)[:, None] * CIN + ch[None, :],
+                     dxin.to(dx_ptr.dtype.element_ty), mask=valid[:, None] & (ch[None, :] < CIN))
+        else:
+            tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=valid[:, None])
 
     # this program's weight gradients, in GRAD_LAYOUT's order
-    row = grad_ptr + pid.to(tl.int64) * (9 * C + 4 * C * C + 2 * HID * C + HID)
+    row = grad_ptr + pid.to(tl.int64) * row_size
     _store_grad(row, 0, g_ln1w, C)
     _store_grad(row, C, g_ln1b, C)
     _store_grad2(row, 2 * C, g_wq, C, C)
@@ -294,3 +362,15 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
     _store_grad(row, 8 * C + 4 * C * C + HID * C, g_b1, HID)
     _store_grad2(row, 8 * C + 4 * C * C + HID * C + HID, g_w2, C, HID)
     _store_grad(row, 8 * C + 4 * C * C + 2 * HID * C + HID, g_b2, C)
+    end = 9 * C + 4 * C * C + 2 * HID * C + HID
+    if EMBED:
+        ch = tl.arange(0, CINP)
+        c = tl.arange(0, C)
+        tl.store(row + end + c[:, None] * CIN + ch[None, :], g_ew, mask=ch[None, :] < CIN)
+        _store_grad(row, end + C * CIN, g_eb, C)
+        tok = tl.arange(0, JP)
+        tl.store(row + end + C * CIN + C + tok[:, None] * C + c[None, :], g_pos, mask=tok[:, None] < J)
+        end += C * CIN + C + J * C
+    if FINAL_NORM:
+        _store_grad(row, end, g_nw, C)
+        _store_grad(row, end + C, g_nb, C)

@@ -151,14 +151,14 @@ class PoseTransformer(nn.Module):
                 f"{self.in_chans}), got {tuple(x.shape)}")
         frames = x.shape[1]
         x = rearrange(x, 'b f j c -> (b f) j c')          # every frame on its own: (B*F, J, C_in)
-        x = self.Spatial_patch_to_embedding(x)            # (B*F, J, c)
-        x = self.pos_drop(x + self.Spatial_pos_embed)
         if self.spatial_kernel != 'pytorch' and fused_spatial.use_fused_spatial(self, x):
-            x = fused_spatial.fused_spatial_blocks(self, x)  # same blocks, Triton kernels
+            x = fused_spatial.fused_spatial_stage(self, x)  # the same stage in Triton kernels: (B*F, J, c)
         else:
+            x = self.Spatial_patch_to_embedding(x)        # (B*F, J, c)
+            x = self.pos_drop(x + self.Spatial_pos_embed)
             for blk in self.Spatial_blocks:
                 x = blk(x)
-        x = self.Spatial_norm(x)
+            x = self.Spatial_norm(x)
         return rearrange(x, '(b f) j c -> b f (j c)', f=frames)  # joint-major frame tokens
 
     def forward_temporal(self, feats):
