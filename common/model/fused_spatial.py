@@ -157,8 +157,16 @@ def _dot_settings(x):
     else:
         dtype = x.dtype
     dot = {torch.bfloat16: tl.bfloat16, torch.float16: tl.float16}.get(dtype, tl.float32)
-    tf32 = x.device.type == 'cuda' and torch.backends.cuda.matmul.allow_tf32
+    tf32 = x.device.type == 'cuda' and _tf32_matmuls()
     return dot, 'tf32' if tf32 else 'ieee'
+
+
+def _tf32_matmuls():
+    """Whether PyTorch's float32 CUDA matmuls use TF32 now (legacy flag, or the newer fp32_precision)."""
+    try:
+        return bool(torch.backends.cuda.matmul.allow_tf32)
+    except RuntimeError:            # the legacy and the new API were mixed: the new one decides
+        return getattr(torch.backends.cuda.matmul, 'fp32_precision', 'ieee') == 'tf32'
 
 
 def _programs(n_tiles, device):
