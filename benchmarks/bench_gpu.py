@@ -229,7 +229,8 @@ def spatial_stage_variants(a, device):
     frames = max(a.frames)
     model = cb.make_model(frames, drop_path_rate=0.1, **a.model).to(device).train().choose_attention(device)
     if device.type != 'cuda':
-        return 'skipped: the fused spatial stage runs on CUDA only (here: tests/test_fused_spatial.py in the interpreter)'
+        return ('skipped: the fused spatial stage runs on CUDA only '
+                '(here: tests/test_fused_spatial.py in the interpreter)')
     if not fused_spatial.triton_available():
         return 'skipped: triton is not importable'
     reason = fused_spatial.unsupported_reason(model)

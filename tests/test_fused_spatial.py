@@ -177,7 +177,10 @@ def test_half_precision_operands():
 
 
 def test_torch_compile_breaks_the_graph_only_around_the_kernels():
-    """torch.compile (dynamo, eager backend) runs the model with the fused stage: same result, graph breaks only at the kernels."""
+    """torch.compile (dynamo, eager backend) runs the model with the fused stage.
+
+    Same result; the graph breaks only at the kernels.
+    """
     import torch._dynamo
     model = _model(16, 4, 1, seed=11).eval()
     x = torch.randn(1, model.num_frame, 17, 2, generator=torch.Generator().manual_seed(12)).to(DEVICE)
