@@ -202,3 +202,29 @@ def test_other_tile_sizes(monkeypatch, block_frames):
     """Tiles of 1 and 4 frames (the GPU tuning knob; the default is 2): 5 frames, a partial last tile."""
     monkeypatch.setattr(fused_spatial, 'BLOCK_FRAMES', block_frames)
     _compare(_model(16, 4, 1, seed=13), batch=1, frames=5, seed=14)
+
+
+def test_one_training_step_updates_the_weights_as_pytorch():
+    """`common.training.TrainingStep` (loss, backward, optimizer step) with the fused stage: same weights.
+
+    Plain SGD: Adam's first step is ~lr * sign(gradient), which follows rounding noise wherever a
+    gradient is 0 in exact arithmetic (e.g. the attention's key bias), so it cannot be compared.
+    """
+    from common.training import TrainingStep
+    gen = torch.Generator().manual_seed(15)
+    inputs = torch.randn(2, 5, 17, 2, generator=gen).to(DEVICE)
+    targets = torch.randn(2, 1, 17, 3, generator=gen).to(DEVICE)
+    after = {}
+    for kernel in ('pytorch', 'triton'):
+        model = _model(16, 4, 2, seed=16, drop_path_rate=0.3).train()
+        model.spatial_kernel = kernel
+        step = TrainingStep(model, torch.optim.SGD(model.parameters(), lr=0.1), DEVICE)
+        torch.manual_seed(17)
+        loss = step(inputs, targets, 2)
+        after[kernel] = (loss, {n: p.detach().clone() for n, p in model.named_parameters()})
+    torch.testing.assert_close(after['triton'][0], after['pytorch'][0], atol=1e-6, rtol=1e-6)
+    for name, ref in after['pytorch'][1].items():
+        torch.testing.assert_close(after['triton'][1][name], ref, atol=1e-6, rtol=1e-5, msg=lambda m: f'{name}: {m}')
+    before = dict(_model(16, 4, 2, seed=16).named_parameters())
+    fc2 = 'Spatial_blocks.1.mlp.fc2.weight'
+    assert not torch.allclose(before[fc2], after['triton'][1][fc2])          # the step did move the weights
