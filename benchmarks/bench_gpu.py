@@ -352,7 +352,7 @@ def main(argv=None):
         print(f'spatial stage {stage_shape} forward+backward (train, drop path 0.1): ' + ', '.join(
             f'{precision} PyTorch {times[("pytorch", precision)] * 1e3:.2f} ms / fused '
             f'{times[("triton", precision)] * 1e3:.2f} ms' for precision in ('fp32', 'tf32', 'bf16')))
-        print('fused spatial stage bf16 by tile: ' + ', '.join(
+        print('fused spatial stage bf16 by tile (2 frames: above): ' + ', '.join(
             f'{k[0].split(", ")[1]} {v * 1e3:.2f} ms' for k, v in times.items() if 'tiles' in k[0]))
         print(f'fused vs PyTorch spatial stage, fp32 evaluation: poses differ by at most {diff:.2e} m')
     print(f'# {device}: {name}; total {time.perf_counter() - a.started:.0f} s')

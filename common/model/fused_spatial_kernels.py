@@ -22,6 +22,10 @@ NVIDIA GPUs need K >= 16 for 16-bit operands, K >= 8 for fp32; a head dimension 
 refused). Attention of a tile is one ``(R, R)`` score matrix per head, masked to the diagonal
 blocks (a token attends only to the valid tokens of its own frame).
 
+The stage's first block can start from the raw keypoints (``EMBED``: ``x = Linear(C_in -> C) +
+pos``, as a broadcast-and-sum over the C_in <= 16 input channels, no ``tl.dot``) and its last
+block can end with the stage's LayerNorm (``FINAL_NORM``).
+
 ``s1``, ``s2`` are stochastic depth's per-frame scales (0 or 1/keep), drawn by the caller in the
 order timm's ``DropPath`` draws them; without them (``HAS_DP`` false) the scale is 1.
 
