@@ -15,9 +15,15 @@ variant time-boxed by ``--seconds``; "vs naive" = ratio to the official-style ro
 * ``ours tf32`` (the default on CUDA), ``ours bf16`` (``--amp``), ``ours bf16+compile``
   (``--amp --compile``), and ``ours bf16+compile+graphs`` (mode ``reduce-overhead``: CUDA
   graphs; F = 27 only, where steps are shortest).
+* On CUDA these use the product's choice of spatial stage: the fused Triton kernels
+  (`common.model.fused_spatial`) where supported. ``..., PyTorch spatial`` rows force the timm
+  blocks (``model.spatial_kernel = 'pytorch'``) for the same step, so the two compare in one run.
 
 Plus: the gather of one batch on the host vs on the device (ms), the spatial attention (17
-tokens, head dim 4) through SDPA vs explicit ``softmax(q k^T) v`` (forward + backward), and
+tokens, head dim 4) through SDPA vs explicit ``softmax(q k^T) v`` (forward + backward), the
+spatial stage alone (``forward_spatial`` forward + backward, B*F frames) through the fused Triton
+kernels vs the PyTorch blocks, with the largest difference of the fused and the PyTorch pose in
+fp32 evaluation (metres; CUDA only, skipped with a message elsewhere), and
 evaluation (`common.evaluation.predict_sequence`, flip TTA) vs the naive evaluation in frames/s.
 The projected Human3.6M epoch is 1,559,752 training frames x 2 (flip) / samples/s. Peak memory:
 ``torch.cuda.max_memory_allocated`` of the variant (CUDA only).
@@ -111,13 +117,14 @@ def training_variants(a, frames, device, sequences, compiled=False):
                                      device=device)
     host_windows = TrainingWindows(sequences, frames, cb.KPS_LEFT, cb.KPS_RIGHT, cb.JOINTS_LEFT, cb.JOINTS_RIGHT)
 
-    def ours(name, tf32=False, amp=False, compile_mode=None, host=False, spatial_sdpa=False):
+    def ours(name, tf32=False, amp=False, compile_mode=None, host=False, spatial_sdpa=False, spatial='auto'):
         if compile_mode and time.perf_counter() - a.started > a.budget:
             print(f'  {name}: skipped (over the --budget of {a.budget:.0f} s)', flush=True)
             return
         model = cb.make_model(frames, drop_path_rate=0.1, **a.model).to(device).train()
         if not spatial_sdpa:
             model.choose_attention(device)          # the product's choice (explicit spatial attention on CUDA)
+        model.spatial_kernel = spatial              # 'auto': the fused Triton spatial stage on CUDA where supported
         optimizer = make_optimizer(model, 1e-4, device)
         step = TrainingStep(model, optimizer, device, amp=amp, compile=compile_mode or False)
         batches = _cycle_batches(host_windows if host else device_windows, a.batch)
@@ -142,6 +149,8 @@ def training_variants(a, frames, device, sequences, compiled=False):
 
     if compiled:
         ours('ours bf16+compile', tf32=True, amp=True, compile_mode='default')
+        if device.type == 'cuda' and frames == max(a.frames):
+            ours('ours bf16+compile, PyTorch spatial', tf32=True, amp=True, compile_mode='default', spatial='pytorch')
         if device.type == 'cuda' and frames == min(a.frames):
             ours('ours bf16+compile+graphs', tf32=True, amp=True, compile_mode='reduce-overhead')
         return results, gather
@@ -177,9 +186,11 @@ def training_variants(a, frames, device, sequences, compiled=False):
     ours('ours fp32, host gather', host=True)
     if device.type == 'cuda':
         ours('ours tf32', tf32=True)
+        ours('ours tf32, PyTorch spatial', tf32=True, spatial='pytorch')
     ours('ours bf16', tf32=True, amp=True)
     if device.type == 'cuda':
-        ours('ours bf16, SDPA spatial', tf32=True, amp=True, spatial_sdpa=True)
+        ours('ours bf16, PyTorch spatial', tf32=True, amp=True, spatial='pytorch')
+        ours('ours bf16, SDPA spatial', tf32=True, amp=True, spatial_sdpa=True, spatial='pytorch')
     for name, windows in (('host', host_windows), ('device', device_windows)):
         ids = torch.as_tensor(np.random.RandomState(1).permutation(len(windows))[:a.batch]).to(windows.device)
         gather[name] = time_per_call(lambda: windows.batch(ids), device, 1.0, block=20)
@@ -204,6 +215,57 @@ def attention_variants(a, device):
             out[(name, str(dtype).replace('torch.', ''))] = time_per_call(
                 lambda: fn(q, k, v).backward(grad), device, 1.0)
     return shape, out
+
+
+def spatial_stage_variants(a, device):
+    """The spatial stage alone, forward + backward (training mode, default stochastic depth): fused vs PyTorch.
+
+    Returns ({(kernel, precision): ms}, shape, max |fused - PyTorch| of the poses in fp32 evaluation
+    (metres)), or a sentence saying why it was skipped (no CUDA or no triton: on the CPU the kernels
+    run only in Triton's interpreter, which is a correctness check, tests/test_fused_spatial.py).
+    """
+    from common.model import fused_spatial
+    from common.numerics import training_numerics
+    frames = max(a.frames)
+    model = cb.make_model(frames, drop_path_rate=0.1, **a.model).to(device).train().choose_attention(device)
+    if device.type != 'cuda':
+        return ('skipped: the fused spatial stage runs on CUDA only '
+                '(here: tests/test_fused_spatial.py in the interpreter)')
+    if not fused_spatial.triton_available():
+        return 'skipped: triton is not importable'
+    reason = fused_spatial.unsupported_reason(model)
+    if reason:
+        return f'skipped: {reason}'
+    x = torch.randn(a.batch, frames, 17, 2, device=device)
+    grad = torch.randn(a.batch, frames, 17 * model.embed_dim_ratio, device=device)
+    out = {}
+    for precision, tf32, amp in (('fp32', False, False), ('tf32', True, False), ('bf16', True, True)):
+        for kernel in ('pytorch', 'triton'):
+            model.spatial_kernel = kernel
+
+            def one():
+                with torch.autocast('cuda', dtype=torch.bfloat16, enabled=amp):
+                    feats = model.forward_spatial(x)
+                feats.float().backward(grad)
+
+            with training_numerics(device, tf32=tf32):
+                out[(kernel, precision)] = time_per_call(one, device, 1.0)
+    for block_frames in (1, 4):                     # the kernels' tile (default fused_spatial.BLOCK_FRAMES = 2)
+        default, fused_spatial.BLOCK_FRAMES = fused_spatial.BLOCK_FRAMES, block_frames
+        model.spatial_kernel = 'triton'
+        try:
+            with training_numerics(device, tf32=True):
+                out[(f'triton, {block_frames}-frame tiles', 'bf16')] = time_per_call(one, device, 1.0)
+        finally:
+            fused_spatial.BLOCK_FRAMES = default
+    model.eval()
+    poses = {}
+    with training_numerics(device, tf32=False), torch.no_grad():
+        for kernel in ('pytorch', 'triton'):
+            model.spatial_kernel = kernel
+            poses[kernel] = model(x)
+    diff = (poses['triton'] - poses['pytorch']).abs().max().item()
+    return out, (a.batch * frames, 17, model.embed_dim_ratio), diff
 
 
 def evaluation_variants(a, frames, device, sequences):
@@ -277,11 +339,22 @@ def main(argv=None):
             rows.append([f'evaluate {variant} (frames/s)', frames, f'{rate:,.0f}', f'{rate / naive_rate:.2f}x', '',
                          _mib(peak)])
     shape, attention = attention_variants(a, device)
+    stage = spatial_stage_variants(a, device)
     print()
     print(cb.format_table(['variant', 'F', 'samples/s', 'vs naive', 'H36M epoch min', 'peak MiB'], rows))
     print('\nbatch gather: ' + '; '.join(gathers))
     print(f'spatial attention {shape} forward+backward: ' + ', '.join(
         f'{k[0]} {k[1]} {v * 1e3:.2f} ms' for k, v in attention.items()))
+    if isinstance(stage, str):
+        print(f'fused spatial stage: {stage}')
+    else:
+        times, stage_shape, diff = stage
+        print(f'spatial stage {stage_shape} forward+backward (train, drop path 0.1): ' + ', '.join(
+            f'{precision} PyTorch {times[("pytorch", precision)] * 1e3:.2f} ms / fused '
+            f'{times[("triton", precision)] * 1e3:.2f} ms' for precision in ('fp32', 'tf32', 'bf16')))
+        print('fused spatial stage bf16 by tile (2 frames: above): ' + ', '.join(
+            f'{k[0].split(", ")[1]} {v * 1e3:.2f} ms' for k, v in times.items() if 'tiles' in k[0]))
+        print(f'fused vs PyTorch spatial stage, fp32 evaluation: poses differ by at most {diff:.2e} m')
     print(f'# {device}: {name}; total {time.perf_counter() - a.started:.0f} s')
     return 0
 

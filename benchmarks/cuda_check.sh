@@ -3,11 +3,12 @@
 #
 #     OUT=/some/dir bash benchmarks/cuda_check.sh
 #
-# (a) the test suite on CUDA, (b) benchmarks/bench_gpu.py, (c) the command line on CUDA: a short
+# (a0) the fused Triton spatial stage against the PyTorch one on CUDA (first: does it compile and
+# agree), (a) the test suite on CUDA, (b) benchmarks/bench_gpu.py (with the fused-stage rows), (c) the command line on CUDA: a short
 # training in fp32 and in bf16 (--amp; final MPJPE within 1 % of fp32), exact --deterministic
 # resume, --evaluate and --render. Each step has its own time limit and log, $OUT/<step>.log;
 # the last lines of each log and PASS/FAIL per step go to $OUT/summary.log and stdout.
-# Total at most 8.8 minutes. Needs python (PyTorch with CUDA, timm, numpy, pytest, pytest-xdist).
+# The step limits add up to 14.3 minutes (the first run on a GPU compiles ~25 Triton kernels in step fused). Needs python (PyTorch with CUDA, timm, numpy, pytest, pytest-xdist).
 # For a dry run elsewhere: STEPS="cli" DEVICE=cpu SUBSET=0.02 bash benchmarks/cuda_check.sh
 set -u -o pipefail
 export PYTHONUNBUFFERED=1 CI=1
@@ -15,7 +16,7 @@ OUT=${OUT:-/tmp/cuda_check}
 PY=${PYTHON:-$(command -v python || command -v python3)}
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
-STEPS=${STEPS:-pytest bench_gpu profile amp cli}
+STEPS=${STEPS:-fused pytest bench_gpu profile amp cli}
 DEVICE=${DEVICE:-cuda}
 SUBSET=${SUBSET:-0.3}
 AMP_EPOCHS=${AMP_EPOCHS:-8}
@@ -41,11 +42,14 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAM
   $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
   echo; } 2>&1 | tee -a "$SUMMARY"
 
+# (a0) the fused spatial stage (Triton kernels compiled for this GPU) vs PyTorch: forward, gradients, fp16, compile
+step fused 180 $PY -m pytest -q -p no:cacheprovider tests/test_fused_spatial.py
+
 # (a) the whole suite, device auto -> cuda
 step pytest 150 $PY -m pytest -q -n 6 -p no:cacheprovider tests benchmarks
 
 # (b) training / evaluation speed; compiled variants are skipped after --budget seconds
-step bench_gpu 200 $PY benchmarks/bench_gpu.py --budget 95 $BENCH_ARGS
+step bench_gpu 240 $PY benchmarks/bench_gpu.py --budget 95 $BENCH_ARGS
 
 # (b2) where the time of our bf16 step goes (top kernels)
 step profile 45 $PY benchmarks/profile_gpu_step.py

@@ -7,6 +7,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 os.environ.setdefault('CI', '1')  # quiet progress bars in tests
+# Without a GPU the Triton kernels (common.model.fused_spatial) run in Triton's CPU interpreter. Triton
+# reads TRITON_INTERPRET when it is imported (its own library functions are defined then), so it is
+# set here, before any test module imports triton.
+if 'TRITON_INTERPRET' not in os.environ and 'triton' not in sys.modules:
+    import torch
+    if not torch.cuda.is_available():
+        os.environ['TRITON_INTERPRET'] = '1'
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from einops import rearrange
 from timm.models.vision_transformer import Block
 from torch import nn
 
+from common.model import fused_spatial
 from common.model.config import ModelConfig
 from common.windows import window_padding
 
@@ -70,6 +71,11 @@ class PoseTransformer(nn.Module):
         causal: whether the target is the window's last frame.
         frames_after_target: frames of a window after its target: 0 for a causal model, (F-1)/2
             for a centred one (the latency of streaming, `common.streaming.Lifter`).
+        spatial_kernel: how `forward_spatial` runs the spatial blocks: ``'auto'`` (default: the
+            fused Triton kernels of `common.model.fused_spatial` on CUDA when triton imports and
+            the configuration is supported, else PyTorch), ``'triton'`` (always the kernels; an
+            error when they cannot run) or ``'pytorch'`` (always the timm blocks). Same
+            parameters and results either way (up to rounding); not stored in checkpoints.
     """
 
     def __init__(self, num_frame=9, num_joints=17, in_chans=2, embed_dim_ratio=32, depth=4,
@@ -113,6 +119,7 @@ class PoseTransformer(nn.Module):
         self.Temporal_norm = norm_layer(width)
         self.weighted_mean = nn.Conv1d(in_channels=cfg.num_frame, out_channels=1, kernel_size=1)
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, cfg.num_joints * 3))
+        self.spatial_kernel = 'auto'
 
     def choose_attention(self, device):
         """Use the faster of two equal ways to compute the spatial stage's attention on `device`.
@@ -123,6 +130,9 @@ class PoseTransformer(nn.Module):
         benchmarks/bench_gpu.py), so CUDA uses the explicit form there; the CPU keeps the fused
         kernel, which was faster there. The temporal stage always uses the fused kernel. Weights and
         results are the same up to rounding. Returns the model.
+
+        Where the fused spatial stage applies (`spatial_kernel`, CUDA with triton), it replaces
+        these blocks altogether; the flag then matters only for the fallback.
         """
         explicit = torch.device(device).type == 'cuda'
         for blk in self.Spatial_blocks:
@@ -141,11 +151,14 @@ class PoseTransformer(nn.Module):
                 f"{self.in_chans}), got {tuple(x.shape)}")
         frames = x.shape[1]
         x = rearrange(x, 'b f j c -> (b f) j c')          # every frame on its own: (B*F, J, C_in)
-        x = self.Spatial_patch_to_embedding(x)            # (B*F, J, c)
-        x = self.pos_drop(x + self.Spatial_pos_embed)
-        for blk in self.Spatial_blocks:
-            x = blk(x)
-        x = self.Spatial_norm(x)
+        if self.spatial_kernel != 'pytorch' and fused_spatial.use_fused_spatial(self, x):
+            x = fused_spatial.fused_spatial_stage(self, x)  # the same stage in Triton kernels: (B*F, J, c)
+        else:
+            x = self.Spatial_patch_to_embedding(x)        # (B*F, J, c)
+            x = self.pos_drop(x + self.Spatial_pos_embed)
+            for blk in self.Spatial_blocks:
+                x = blk(x)
+            x = self.Spatial_norm(x)
         return rearrange(x, '(b f) j c -> b f (j c)', f=frames)  # joint-major frame tokens
 
     def forward_temporal(self, feats):
