@@ -130,7 +130,9 @@ def test_selection():
     model = _model(16, 4, 1)
     x = torch.zeros(1, 2, 17, 2, device=DEVICE)
     emb = torch.zeros(2, 17, 16, device=DEVICE)
-    assert model.spatial_kernel == 'auto'
+    assert model.spatial_kernel == 'pytorch'             # opt-in until validated on a GPU
+    assert not fused_spatial.use_fused_spatial(model, emb)
+    model.spatial_kernel = 'auto'
     assert fused_spatial.use_fused_spatial(model, emb) is CUDA
     model.spatial_kernel = 'pytorch'
     assert not fused_spatial.use_fused_spatial(model, emb)

@@ -10,7 +10,8 @@ the joint embedding (``Linear(C_in -> c)`` + ``Spatial_pos_embed``) from the raw
 last one's ``Spatial_norm``, so the stage reads the keypoints and writes its features once, plus
 one ``(N, J, c)`` tensor between consecutive blocks.
 
-Selection (`PoseTransformer.spatial_kernel`): ``'auto'`` (the default) uses the kernels on CUDA
+Selection (`PoseTransformer.spatial_kernel`, ``'pytorch'`` by default until a GPU run has
+validated the kernels): ``'auto'`` uses the kernels on CUDA
 when triton is importable and `unsupported_reason` finds nothing against the model and input;
 ``'triton'`` forces them (an error if they cannot run; on the CPU only under Triton's interpreter,
 ``TRITON_INTERPRET=1``); ``'pytorch'`` never uses them. Untested on a real GPU so far: see the

@@ -71,10 +71,11 @@ class PoseTransformer(nn.Module):
         causal: whether the target is the window's last frame.
         frames_after_target: frames of a window after its target: 0 for a causal model, (F-1)/2
             for a centred one (the latency of streaming, `common.streaming.Lifter`).
-        spatial_kernel: how `forward_spatial` runs the spatial blocks: ``'auto'`` (default: the
-            fused Triton kernels of `common.model.fused_spatial` on CUDA when triton imports and
-            the configuration is supported, else PyTorch), ``'triton'`` (always the kernels; an
-            error when they cannot run) or ``'pytorch'`` (always the timm blocks). Same
+        spatial_kernel: how `forward_spatial` runs the spatial blocks: ``'pytorch'`` (default:
+            always the timm blocks; the kernels are opt-in until validated on a GPU), ``'auto'``
+            (the fused Triton kernels of `common.model.fused_spatial` on CUDA when triton imports
+            and the configuration is supported, else PyTorch) or ``'triton'`` (always the kernels;
+            an error when they cannot run). Same
             parameters and results either way (up to rounding); not stored in checkpoints.
     """
 
@@ -119,7 +120,9 @@ class PoseTransformer(nn.Module):
         self.Temporal_norm = norm_layer(width)
         self.weighted_mean = nn.Conv1d(in_channels=cfg.num_frame, out_channels=1, kernel_size=1)
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, cfg.num_joints * 3))
-        self.spatial_kernel = 'auto'
+        # The fused Triton spatial stage is opt-in ('auto' or 'triton') until a GPU run has
+        # validated it (benchmarks/cuda_check.sh); the PyTorch blocks stay the default everywhere.
+        self.spatial_kernel = 'pytorch'
 
     def choose_attention(self, device):
         """Use the faster of two equal ways to compute the spatial stage's attention on `device`.
