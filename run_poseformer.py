@@ -21,8 +21,13 @@ ROOT_DIR = Path(__file__).resolve().parent
 
 def main(argv=None):
     from cli.arguments import FLAG_NAMES, parse_args
-    return run_program(lambda: run(parse_args(argv)), FLAG_NAMES,
-                       interrupted_note='checkpoints written so far are complete (writes are atomic)')
+    parsed = []
+
+    def body():
+        parsed.append(parse_args(argv))
+        return run(parsed[0])
+    return run_program(body, FLAG_NAMES, interrupted_note='checkpoints written so far are complete (writes are atomic)',
+                       out_of_memory_hint=lambda: memory_hint(parsed[0] if parsed else None))
 
 
 def run(args):
@@ -36,7 +41,8 @@ def run(args):
     from common.io.run_lock import claim_checkpoint_folder
     from common.malloc_tuning import tune_malloc
     from common.model.complexity import count_parameters, macs_per_output_frame
-    from common.model.loading import model_for_run, records_head_count
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.model.loading import model_for_run
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
@@ -74,12 +80,13 @@ def run(args):
             bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
         log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
             f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
+        notes = layout_notes(checkpoint, checkpoint_file, bundle)         # refuses data of another layout
         model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
-                              frames_given=args.number_of_frames is not None, seed=args.seed)
+                              frames_given=args.number_of_frames is not None, seed=args.seed, given=args.model_given)
         model = model.to(device).choose_attention(device)
-        if checkpoint is not None and not records_head_count(checkpoint):
-            log(f'note: {checkpoint_file} does not record its number of attention heads (released files do not); '
-                f'using --num-heads {model.config.num_heads}: a wrong value loads but predicts differently')
+        for note in notes + [head_count_note(checkpoint, checkpoint_file, model.config.num_heads)]:
+            if note:
+                log(note)
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.3f} GMACs per output frame')
         if args.amp and device.type != 'cuda':
@@ -150,6 +157,19 @@ def check_outputs(args):
             check_output_file(getattr(args, setting), setting)
     if args.viz_export:
         check_output_file(export_path(args.viz_export), 'viz_export')
+
+
+def memory_hint(args):
+    """After running out of memory: which settings to lower, and which checkpoint was kept."""
+    from common.training import LAST_CHECKPOINT
+    hint = ('lower -b (training batch), --eval-batch-size (evaluation windows per batch) or -f (frames per window, '
+            'a new model only)')
+    if args is None or args.evaluate:
+        return hint
+    last = Path(args.checkpoint) / LAST_CHECKPOINT
+    if last.is_file():
+        return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {LAST_CHECKPOINT}'
+    return f'{hint}; no checkpoint had been written yet'
 
 
 def resolve_device(name):

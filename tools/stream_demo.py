@@ -78,13 +78,24 @@ def load_sequence(args):
     return seq, bundle
 
 
-def make_lifter(args, symmetry):
+def make_lifter(args, bundle):
+    """(Lifter, backend description); a checkpoint is checked against the data's joints first (notes printed)."""
     import torch
+
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.io.checkpoint import load_checkpoint
     from common.streaming import Lifter, OnnxStages, model_from_checkpoint
     torch.set_num_threads(args.threads)
     if args.onnx:
-        return Lifter(OnnxStages(args.onnx, threads=args.threads), symmetry, tta=args.tta), f'onnxruntime ({args.onnx})'
-    return Lifter(model_from_checkpoint(args.checkpoint), symmetry, tta=args.tta), f'PyTorch ({args.checkpoint})'
+        return (Lifter(OnnxStages(args.onnx, threads=args.threads), bundle.symmetry, tta=args.tta),
+                f'onnxruntime ({args.onnx})')
+    checkpoint = load_checkpoint(args.checkpoint)
+    notes = layout_notes(checkpoint, args.checkpoint, bundle)          # refuses data of another layout
+    model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint)
+    for note in notes + [head_count_note(checkpoint, args.checkpoint, model.config.num_heads)]:
+        if note:
+            print(note, flush=True)
+    return Lifter(model, bundle.symmetry, tta=args.tta), f'PyTorch ({args.checkpoint})'
 
 
 def replay(lifter, poses_2d, fps, fast):
@@ -137,7 +148,7 @@ def demo(args):
     if args.viz_output:
         from common.render.sequence import check_drawable
         check_drawable(bundle.joints, args.viz_output)
-    lifter, backend = make_lifter(args, bundle.symmetry)
+    lifter, backend = make_lifter(args, bundle)
     fps = float(bundle.fps)
     print(f'Streaming {seq.subject} {seq.action} camera {seq.camera}: {len(seq.poses_2d)} frames at '
           f'{fps:g} fps{" (as fast as possible)" if args.fast else ""} through {backend}, {lifter.num_frame}-frame '
