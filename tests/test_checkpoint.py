@@ -372,4 +372,4 @@ def test_requested_frames_that_differ_from_the_checkpoint_are_refused():
     with pytest.raises(UserError) as err:
         model_for_run(REQUESTED.replace(num_heads=2), release, "r.bin", frames_given=True, seed=0)
     assert err.value.setting == "number_of_frames" and "-f" not in err.value.message
-    assert err.value.message.startswith("81: checkpoint r.bin was trained with num_frame 9")
+    assert err.value.message.startswith("81: checkpoint r.bin was trained with 9 frames")

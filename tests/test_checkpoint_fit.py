@@ -26,7 +26,7 @@ from tools.export import main as export_main
 from tools.stream_demo import main as demo_main
 
 SMALL = ['-f', '9', '--embed-dim-ratio', '8', '--depth', '1', '--num-heads', '2', '-b', '64', '-lr', '0.002']
-H36M = ['-k', 'gt', '-str', 'S1', '-ste', 'S9']
+H36M = ['-k', 'gt', '-str', 'S1', '-ste', 'S9', '-a', 'Walking']
 
 
 def error_lines(err):
@@ -189,7 +189,7 @@ def test_export_names_the_layout_and_notes_a_release_files_head_count(tmp_path, 
     (['--embed-dim-ratio', '16'], '--embed-dim-ratio 16', 'embed_dim_ratio 8'),
     (['--num-heads', '4'], '--num-heads 4', 'num_heads 2'),
     (['--causal'], '--causal', 'causal False'),
-    (['-f', '27'], '-f/--number-of-frames 27', 'num_frame 9'),
+    (['-f', '27'], '-f/--number-of-frames 27', 'trained with 9 frames'),
 ])
 def test_model_flags_that_differ_from_the_checkpoint_are_refused(h36m_trained, flags, setting, said, capsys):
     folder, ckpt = h36m_trained

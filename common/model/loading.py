@@ -85,7 +85,8 @@ def resolve_model_config(requested: ModelConfig, checkpoint, frames_given: bool 
 
 def _refusal(key, asked, found, checkpoint_name):
     """The message refusing a requested model setting that differs from the checkpoint's."""
-    what = f'{key} {found}' + (' (a centred model)' if key == 'causal' and not found else '')
+    what = (f'{found} frames' if key == 'num_frame' else
+            f'{key} {found}' + (' (a centred model)' if key == 'causal' and not found else ''))
     value = 'given, but' if isinstance(asked, bool) else f'{asked}:'
     return (f'{value} checkpoint {checkpoint_name} was trained with {what}, and a trained model\'s architecture '
             f'cannot change; leave the setting out to follow the checkpoint, or give its value')
