@@ -181,6 +181,21 @@ def test_export_names_the_layout_and_notes_a_release_files_head_count(tmp_path, 
     assert "assuming 'h36m' joints and 'h36m' keypoints" in out
 
 
+def test_an_onnx_export_keeps_the_layout_and_stream_demo_checks_it(tmp_path, custom_clip, capsys):
+    pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+    path = tmp_path / 'coco_keypoints.bin'
+    model = small_model()
+    save_checkpoint(path, epoch=1, lr=1e-3, model=model, optimizer=None, config=model.config,
+                    layouts={'joints': 'h36m', 'keypoints': 'coco'})
+    assert export_main([str(path), '--onnx', str(tmp_path / 'm.onnx'), '--stages']) == 0
+    assert "coco_keypoints.bin was trained on 'h36m' joints from 'coco' keypoints" in capsys.readouterr().out
+    rc = demo_main(['--onnx', str(tmp_path / 'm.onnx'), '-d', 'custom', '-k', 'clip', '--data-dir', str(custom_clip),
+                    '--fast'])
+    line = error_lines(capsys.readouterr().err)
+    assert rc == 2 and line.startswith('error: -d/--dataset custom: ONNX model') and "'coco'" in line
+
+
 # ---------------------------------------------------------------------------------------------
 # 6. model flags given with --evaluate / -r: one rule for every model setting
 

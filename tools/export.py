@@ -49,7 +49,7 @@ def export(args):
                                                                              config['num_heads'])]:
         if note:
             print(note, flush=True)
-    for path in export_onnx(model, args.onnx, stages=args.stages):
+    for path in export_onnx(model, args.onnx, stages=args.stages, layouts=checkpoint.get('layouts')):
         print(f'wrote {path} ({path.stat().st_size / 1e6:.1f} MB)')
     try:
         import onnxruntime  # noqa: F401

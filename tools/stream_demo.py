@@ -87,8 +87,12 @@ def make_lifter(args, bundle):
     from common.streaming import Lifter, OnnxStages, model_from_checkpoint
     torch.set_num_threads(args.threads)
     if args.onnx:
-        return (Lifter(OnnxStages(args.onnx, threads=args.threads), bundle.symmetry, tta=args.tta),
-                f'onnxruntime ({args.onnx})')
+        from common.model.loading import check_layout_fit
+        stages = OnnxStages(args.onnx, threads=args.threads)
+        for note in check_layout_fit(args.onnx, stages.num_joints, stages.layouts, bundle.name, bundle.joints,
+                                     bundle.keypoints, kind='ONNX model'):
+            print('note: ' + note, flush=True)
+        return Lifter(stages, bundle.symmetry, tta=args.tta), f'onnxruntime ({args.onnx})'
     checkpoint = load_checkpoint(args.checkpoint)
     notes = layout_notes(checkpoint, args.checkpoint, bundle)          # refuses data of another layout
     model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint)

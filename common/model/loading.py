@@ -26,8 +26,8 @@ from common.model.config import ModelConfig
 from common.model.poseformer import PoseTransformer
 from common.model.release import load_model_weights, settings_from_weights
 
-__all__ = ["resolve_model_config", "model_for_run", "records_head_count", "check_data_fit", "checkpoint_layouts",
-           "layout_description",
+__all__ = ["resolve_model_config", "model_for_run", "records_head_count", "check_data_fit", "check_layout_fit",
+           "checkpoint_layouts", "layout_description", "describe_layouts",
            "ASSUMED_LAYOUTS"]
 
 # settings a checkpoint decides (besides num_frame, which it decides unless frames were requested)
@@ -130,12 +130,13 @@ def checkpoint_layouts(checkpoint, checkpoint_name=None):
     layouts were stored); their names are then `ASSUMED_LAYOUTS`' for the joint count (None, None
     for another count).
     """
-    stored = checkpoint.get('layouts')
-    if stored:
-        return stored['joints'], stored['keypoints'], True
-    joints, keypoints = ASSUMED_LAYOUTS.get(_checkpoint_settings(checkpoint, checkpoint_name)['num_joints'],
-                                            (None, None))
-    return joints, keypoints, False
+    return _layouts(_checkpoint_settings(checkpoint, checkpoint_name)['num_joints'], checkpoint.get('layouts'))
+
+
+def _layouts(num_joints, layouts):
+    if layouts:
+        return layouts['joints'], layouts['keypoints'], True
+    return (*ASSUMED_LAYOUTS.get(num_joints, (None, None)), False)
 
 
 def check_data_fit(checkpoint, checkpoint_name, data_name, joints, keypoints):
@@ -152,23 +153,33 @@ def check_data_fit(checkpoint, checkpoint_name, data_name, joints, keypoints):
         UserError (setting ``dataset``): the checkpoint lifts another number of joints than the
             data's keypoints have, or it records a joint or keypoint layout other than the data's.
     """
-    count = _checkpoint_settings(checkpoint, checkpoint_name)['num_joints']
-    ck_joints, ck_keypoints, stored = checkpoint_layouts(checkpoint, checkpoint_name)
+    return check_layout_fit(checkpoint_name, _checkpoint_settings(checkpoint, checkpoint_name)['num_joints'],
+                            checkpoint.get('layouts'), data_name, joints, keypoints)
+
+
+def check_layout_fit(name, num_joints, layouts, data_name, joints, keypoints, kind='checkpoint'):
+    """`check_data_fit` for any model file: ``num_joints`` it lifts, ``layouts`` it records (or None).
+
+    ``name``: the file, ``kind``: what it is (``'checkpoint'``, ``'ONNX model'``), both named in messages;
+    an exported ONNX model records the checkpoint's layouts in its metadata (`common.streaming.onnx_model`).
+    """
+    model_name = f'{kind} {name}'
+    ck_joints, ck_keypoints, stored = _layouts(num_joints, layouts)
     data = f"{joints.name!r} joints from {keypoints.name!r} keypoints"
-    if count != keypoints.num_joints:
+    if num_joints != keypoints.num_joints:
         trained = f" (trained on {ck_joints!r} joints)" if stored else \
             (f" (presumably {ck_joints!r} joints)" if ck_joints else '')
-        raise UserError(f'{data_name}: checkpoint {checkpoint_name} lifts {count} joints{trained}, but this data has '
+        raise UserError(f'{data_name}: {model_name} lifts {num_joints} joints{trained}, but this data has '
                         f'{keypoints.num_joints} ({data}): evaluate it on data of its own layout, or train a model '
                         'on this dataset', setting='dataset')
     if stored:
         if (ck_joints, ck_keypoints) != (joints.name, keypoints.name):
-            raise UserError(f"{data_name}: checkpoint {checkpoint_name} was trained on {ck_joints!r} joints from "
+            raise UserError(f"{data_name}: {model_name} was trained on {ck_joints!r} joints from "
                             f"{ck_keypoints!r} keypoints, this data has {data}: the same number of joints but not "
-                            "the same joints, so its predictions would be meaningless; use data in the checkpoint's "
+                            "the same joints, so its predictions would be meaningless; use data in the model's "
                             'layout, or train a model on this dataset', setting='dataset')
         return []
-    note = layout_description(checkpoint, checkpoint_name)
+    note = describe_layouts(name, num_joints, layouts)
     if ck_joints is None:
         return [note + f'; assuming it was trained on data like this one ({data})']
     if (ck_joints, ck_keypoints) == (joints.name, keypoints.name):
@@ -179,10 +190,16 @@ def check_data_fit(checkpoint, checkpoint_name, data_name, joints, keypoints):
 
 def layout_description(checkpoint, checkpoint_name):
     """What a loaded checkpoint says of its layouts (stored) or which ones are assumed (released files), one phrase."""
-    joints, keypoints, stored = checkpoint_layouts(checkpoint, checkpoint_name)
+    return describe_layouts(checkpoint_name, _checkpoint_settings(checkpoint, checkpoint_name)['num_joints'],
+                            checkpoint.get('layouts'))
+
+
+def describe_layouts(name, num_joints, layouts):
+    """`layout_description` of a model that lifts ``num_joints`` and records ``layouts`` (or None)."""
+    joints, keypoints, stored = _layouts(num_joints, layouts)
     if stored:
-        return f'{checkpoint_name} was trained on {joints!r} joints from {keypoints!r} keypoints'
+        return f'{name} was trained on {joints!r} joints from {keypoints!r} keypoints'
     if joints is None:
-        return f'{checkpoint_name} does not record its joint layout'
-    return (f'{checkpoint_name} does not record its joint layout (released files do not); assuming {joints!r} '
+        return f'{name} does not record its joint layout'
+    return (f'{name} does not record its joint layout (released files do not); assuming {joints!r} '
             f'joints and {keypoints!r} keypoints')
