@@ -11,6 +11,7 @@ data -> model -> training -> evaluation -> report / render.
 import contextlib
 import functools
 import sys
+import time
 from pathlib import Path
 
 from cli.entry import run_program
@@ -21,13 +22,13 @@ ROOT_DIR = Path(__file__).resolve().parent
 
 def main(argv=None):
     from cli.arguments import FLAG_NAMES, parse_args
-    parsed = []
+    parsed, started = [], time.time()
 
     def body():
         parsed.append(parse_args(argv))
         return run(parsed[0])
     return run_program(body, FLAG_NAMES, interrupted_note='checkpoints written so far are complete (writes are atomic)',
-                       out_of_memory_hint=lambda: memory_hint(parsed[0] if parsed else None))
+                       out_of_memory_hint=lambda: memory_hint(parsed[0] if parsed else None, started))
 
 
 def run(args):
@@ -159,17 +160,22 @@ def check_outputs(args):
         check_output_file(export_path(args.viz_export), 'viz_export')
 
 
-def memory_hint(args):
-    """After running out of memory: which settings to lower, and which checkpoint was kept."""
+def memory_hint(args, started):
+    """After running out of memory: which settings to lower, and which checkpoint was kept.
+
+    `started`: when the run began (time.time()), so that an earlier run's checkpoint is not taken for this one's.
+    """
     from common.training import LAST_CHECKPOINT
+    if args is not None and args.evaluate:
+        return 'lower --eval-batch-size (evaluation windows per batch)'
     hint = ('lower -b (training batch), --eval-batch-size (evaluation windows per batch) or -f (frames per window, '
             'a new model only)')
-    if args is None or args.evaluate:
+    if args is None:
         return hint
     last = Path(args.checkpoint) / LAST_CHECKPOINT
-    if last.is_file():
+    if last.is_file() and (args.resume or last.stat().st_mtime >= started - 1):    # 1 s: coarse file times
         return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {LAST_CHECKPOINT}'
-    return f'{hint}; no checkpoint had been written yet'
+    return f'{hint}; this run had written no checkpoint yet'
 
 
 def resolve_device(name):

@@ -73,6 +73,15 @@ def test_running_out_of_memory_in_training_keeps_the_last_checkpoint(tmp_path, m
     assert load_checkpoint(ckpt / 'last_epoch.bin')['epoch'] == 1
 
 
+def test_running_out_of_memory_before_the_first_checkpoint_says_so(tmp_path, monkeypatch, capsys):
+    write_h36m_fixture(tmp_path)
+    monkeypatch.setattr(PoseTransformer, 'forward_temporal', failing_allocation)
+    rc = main(['--data-dir', str(tmp_path), '-c', str(tmp_path / 'ckpt'), '-e', '2', '--no-eval'] + H36M + SMALL)
+    line = error_lines(capsys.readouterr().err)
+    assert rc == 1 and line.startswith('error: out of CPU memory') and line.endswith('this run had written no '
+                                                                                    'checkpoint yet')
+
+
 def test_running_out_of_gpu_memory_in_evaluation_names_the_evaluation_batch(tmp_path, monkeypatch, capsys):
     write_h36m_fixture(tmp_path)
     torch.manual_seed(0)
@@ -86,7 +95,7 @@ def test_running_out_of_gpu_memory_in_evaluation_names_the_evaluation_batch(tmp_
     rc = main(['--data-dir', str(tmp_path), '-c', str(tmp_path), '--evaluate', 'model.bin'] + H36M)
     line = error_lines(capsys.readouterr().err)
     assert rc == 1 and line.startswith('error: out of GPU memory (an allocation of 20.00 GiB failed): ')
-    assert '--eval-batch-size' in line and 'checkpoint' not in line
+    assert line.endswith(': lower --eval-batch-size (evaluation windows per batch)')
 
 
 def test_other_runtime_errors_are_not_called_out_of_memory(tmp_path, monkeypatch):
