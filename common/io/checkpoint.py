@@ -10,10 +10,10 @@ official script can evaluate them and resume from them (``-r`` reads exactly the
 ``config`` (the model's constructor arguments, `common.model.config.ModelConfig.to_dict`: the head
 count included, which release files cannot tell), ``layouts`` (``{'joints': name, 'keypoints': name}``:
 the `common.data.layouts.JointLayout` names of the training data's 3D poses and 2D keypoints, which
-`common.model.loading.check_data_fit` compares with the data a file is used on), ``rng_state`` (`common.io.rng.capture_rng_state`,
-every generator as plain data: what our own resume uses) and ``extra``. A pickled RandomState is
-not plain data, so our files, like the release files, load with the allow-list below (plain
-``torch.load(path, weights_only=True)`` refuses them).
+`common.model.loading.check_data_fit` compares with the data a file is used on), ``rng_state``
+(`common.io.rng.capture_rng_state`, every generator as plain data: what our own resume uses) and
+``extra``. A pickled RandomState is not plain data, so our files, like the release files, load
+with the allow-list below (plain ``torch.load(path, weights_only=True)`` refuses them).
 
 Loading never executes code from the file: ``torch.load(..., weights_only=True)`` with an
 allow-list of exactly the numpy pieces a pickled ``RandomState`` and numpy arrays need. numpy's
@@ -236,8 +236,8 @@ def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None
     (``capture_rng_state()``), ``random_state`` (a ``numpy.random.RandomState``: the official
     script's sampler, stored as a copy under ``'random_state'``), ``extra`` (plain data, stored
     under ``'extra'``) and ``layouts`` (``{'joints': name, 'keypoints': name}``, the layouts of the
-    training data, e.g. ``DataBundle.layout_names``; stored under ``'layouts'``). The file loads with `load_checkpoint` (and, without ``random_state``, with
-    plain ``torch.load(path, weights_only=True)``).
+    training data, e.g. ``DataBundle.layout_names``; stored under ``'layouts'``). The file loads
+    with `load_checkpoint` (and, without ``random_state``, with plain ``torch.load(path, weights_only=True)``).
 
     Written through `common.io.atomic.atomic_write`: an interruption leaves any previous
     checkpoint intact and no temporary file behind.

@@ -73,7 +73,8 @@ def resolve_model_config(requested: ModelConfig, checkpoint, frames_given: bool 
     changes = {key: found[key] for key in ('num_frame',) + _ARCHITECTURE if key in found}
     for key in ('num_frame',) + _ARCHITECTURE:          # a fixed order: the first difference is reported
         if key in given and key in changes and changes[key] != getattr(requested, key):
-            raise UserError(_refusal(key, getattr(requested, key), changes[key], checkpoint_name), setting=_SETTING.get(key, key))
+            raise UserError(_refusal(key, getattr(requested, key), changes[key], checkpoint_name),
+                            setting=_SETTING.get(key, key))
     channels = changes.get('embed_dim_ratio', requested.embed_dim_ratio)
     heads = changes.get('num_heads', requested.num_heads)
     if channels % heads:
