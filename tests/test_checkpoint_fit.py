@@ -171,6 +171,16 @@ def test_a_release_file_gets_a_note_on_the_assumed_layout(tmp_path, capsys):
            "and 'h36m' keypoints" in out
 
 
+def test_stream_demo_notes_a_release_files_head_count_and_layout(tmp_path, custom_clip, capsys):
+    torch.manual_seed(0)
+    write_release_checkpoint(tmp_path / 'release.bin', PoseTransformer(**CONFIG))          # 4 heads
+    assert demo_main(['-c', str(tmp_path / 'release.bin'), '--num-heads', '4', '-d', 'custom', '-k', 'clip',
+                      '--data-dir', str(custom_clip), '--fast']) == 0
+    out = capsys.readouterr().out
+    assert 'does not record its number of attention heads (released files do not); using --num-heads 4' in out
+    assert "assuming 'h36m' joints and 'h36m' keypoints, as this data" in out
+
+
 def test_export_names_the_layout_and_notes_a_release_files_head_count(tmp_path, capsys):
     pytest.importorskip('onnx')
     torch.manual_seed(0)

@@ -36,6 +36,9 @@ def build_parser():
     model.add_argument('-c', '--checkpoint', metavar='FILE', help='PoseFormer checkpoint (run by PyTorch)')
     model.add_argument('--onnx', metavar='PATH',
                        help='model exported with tools/export.py --stages (run by onnxruntime)')
+    parser.add_argument('--num-heads', type=int, default=None, metavar='H',
+                        help="with -c: attention heads of a released file, which does not record them (default 8, "
+                             'as released); files written by training record theirs')
     parser.add_argument('-d', '--dataset', choices=('synthetic', 'custom'), default='synthetic',
                         help='embedded dataset or custom 2D file (default: synthetic)')
     parser.add_argument('-k', '--keypoints', metavar='NAME',
@@ -95,7 +98,7 @@ def make_lifter(args, bundle):
         return Lifter(stages, bundle.symmetry, tta=args.tta), f'onnxruntime ({args.onnx})'
     checkpoint = load_checkpoint(args.checkpoint)
     notes = layout_notes(checkpoint, args.checkpoint, bundle)          # refuses data of another layout
-    model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint)
+    model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint, num_heads=args.num_heads)
     for note in notes + [head_count_note(checkpoint, args.checkpoint, model.config.num_heads)]:
         if note:
             print(note, flush=True)
@@ -142,6 +145,8 @@ def demo(args):
         raise UserError(f'{args.limit}: must be 0 (all frames) or a positive number of frames', setting='limit')
     if args.threads < 1:
         raise UserError(f'{args.threads}: must be at least 1', setting='threads')
+    if args.num_heads is not None and args.num_heads < 1:
+        raise UserError(f'{args.num_heads}: must be at least 1', setting='num_heads')
     if args.viz_output:
         from common.render.writers import output_kind
         output_kind(args.viz_output)             # a bad file name fails before any work
