@@ -11,6 +11,7 @@ data -> model -> training -> evaluation -> report / render.
 import contextlib
 import functools
 import sys
+import time
 from pathlib import Path
 
 from cli.entry import run_program
@@ -21,8 +22,13 @@ ROOT_DIR = Path(__file__).resolve().parent
 
 def main(argv=None):
     from cli.arguments import FLAG_NAMES, parse_args
-    phase = RunPhase()
-    return run_program(lambda: run(parse_args(argv), phase), FLAG_NAMES, interrupted_note=phase.interrupted_note)
+    phase, parsed, started = RunPhase(), [], time.time()
+
+    def body():
+        parsed.append(parse_args(argv))
+        return run(parsed[0], phase)
+    return run_program(body, FLAG_NAMES, interrupted_note=phase.interrupted_note,
+                       out_of_memory_hint=lambda: memory_hint(parsed[0] if parsed else None, started))
 
 
 class RunPhase:
@@ -60,7 +66,8 @@ def run(args, phase=None):
     from common.io.run_lock import claim_checkpoint_folder
     from common.malloc_tuning import tune_malloc
     from common.model.complexity import count_parameters, macs_per_output_frame
-    from common.model.loading import model_for_run, records_head_count
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.model.loading import model_for_run
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
@@ -105,12 +112,13 @@ def run(args, phase=None):
             bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
         log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
             f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
+        notes = layout_notes(checkpoint, checkpoint_file, bundle)         # refuses data of another layout
         model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
-                              frames_given=args.number_of_frames is not None, seed=args.seed)
+                              frames_given=args.number_of_frames is not None, seed=args.seed, given=args.model_given)
         model = model.to(device).choose_attention(device)
-        if checkpoint is not None and not records_head_count(checkpoint):
-            log(f'note: {checkpoint_file} does not record its number of attention heads (released files do not); '
-                f'using --num-heads {model.config.num_heads}: a wrong value loads but predicts differently')
+        for note in notes + [head_count_note(checkpoint, checkpoint_file, model.config.num_heads)]:
+            if note:
+                log(note)
         log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
             f'{macs_per_output_frame(model) / 1e9:.4g} GMACs per output frame')
         if args.amp and device.type != 'cuda':
@@ -197,6 +205,24 @@ def check_outputs(args):
         from common.io.writable import check_output_folder
         require_tensorboard()
         check_output_folder(args.tensorboard, 'tensorboard')
+
+
+def memory_hint(args, started):
+    """After running out of memory: which settings to lower, and which checkpoint was kept.
+
+    `started`: when the run began (time.time()), so that an earlier run's checkpoint is not taken for this one's.
+    """
+    from common.training import LAST_CHECKPOINT
+    if args is not None and args.evaluate:
+        return 'lower --eval-batch-size (evaluation windows per batch)'
+    hint = ('lower -b (training batch), --eval-batch-size (evaluation windows per batch) or -f (frames per window, '
+            'a new model only)')
+    if args is None:
+        return hint
+    last = Path(args.checkpoint) / LAST_CHECKPOINT
+    if last.is_file() and (args.resume or last.stat().st_mtime >= started - 1):    # 1 s: coarse file times
+        return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {LAST_CHECKPOINT}'
+    return f'{hint}; this run had written no checkpoint yet'
 
 
 def resolve_device(name):

@@ -15,6 +15,13 @@ from common.errors import UserError
 from common.render.sequence import MAX_VIZ_SIZE
 
 DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
+MAX_SEED = 2 ** 32 - 1           # numpy's RandomState (the official sampler) takes seeds 0 to 2**32 - 1
+# Model flags (argparse dest -> ModelConfig field) that a checkpoint decides with --evaluate / -r: left out,
+# they follow the checkpoint; given with another value than the checkpoint's, they are refused
+# (`common.model.loading.resolve_model_config`). Their defaults without a checkpoint:
+MODEL_FLAGS = {'number_of_frames': 'num_frame', 'embed_dim_ratio': 'embed_dim_ratio', 'depth': 'depth',
+               'num_heads': 'num_heads', 'causal': 'causal'}
+MODEL_DEFAULTS = {'number_of_frames': 81, 'embed_dim_ratio': 32, 'depth': 4, 'num_heads': 8, 'causal': False}
 
 
 def build_parser():
@@ -65,7 +72,7 @@ def build_parser():
                        help='disable train-time flipping')
     model.add_argument('-no-tta', '--no-tta', '--no-test-time-augmentation', dest='test_time_augmentation',
                        action='store_false', help='disable test-time flipping')
-    model.add_argument('--causal', action='store_true',
+    model.add_argument('--causal', action='store_true', default=None,
                        help='(as VideoPose3D) predict the last frame of each window: no look-ahead, zero streaming '
                             "latency; with --evaluate/-r: the checkpoint's")
     model.add_argument('-f', '-frame', '--number-of-frames', dest='number_of_frames', default=None, type=int,
@@ -98,15 +105,20 @@ def build_parser():
     ours.add_argument('--data-dir', default='data', metavar='PATH', help='folder of the .npz data files (default data)')
     ours.add_argument('--device', default='auto', choices=('auto', 'cpu', 'cuda'),
                       help='where to run (default auto: CUDA when available)')
-    ours.add_argument('--seed', default=1234, type=int, help='seed of the training sampler and the model init')
+    ours.add_argument('--seed', default=1234, type=int,
+                      help=f'seed of the training sampler and the model init, 0 to {MAX_SEED}')
     ours.add_argument('--eval-batch-size', default=256, type=int, metavar='N',
                       help='windows per evaluation batch (memory stays flat in video length)')
     ours.add_argument('--results-json', metavar='PATH', help='write every evaluation number and the configuration here')
     ours.add_argument('--eval-train', action='store_true',
                       help='also report 3d_eval, the error on the training set in eval mode, each epoch')
-    ours.add_argument('--embed-dim-ratio', default=32, type=int, metavar='C', help='spatial embedding size c (default 32)')
-    ours.add_argument('--depth', default=4, type=int, metavar='L', help='transformer blocks per stage (default 4)')
-    ours.add_argument('--num-heads', default=8, type=int, metavar='H', help='attention heads (default 8)')
+    ours.add_argument('--embed-dim-ratio', default=None, type=int, metavar='C',
+                      help="spatial embedding size c (default 32; with --evaluate/-r: the checkpoint's)")
+    ours.add_argument('--depth', default=None, type=int, metavar='L',
+                      help="transformer blocks per stage (default 4; with --evaluate/-r: the checkpoint's)")
+    ours.add_argument('--num-heads', default=None, type=int, metavar='H',
+                      help="attention heads (default 8; with --evaluate/-r: the checkpoint's; released files do not "
+                           'record it: then this value, 8 unless given)')
     ours.add_argument('--drop-path', default=0.1, type=float, metavar='P', help='stochastic depth rate (default 0.1)')
     ours.add_argument('--model-dropout', default=0., type=float, metavar='P',
                       help='dropout after the position embeddings, attention projections and MLPs (default 0, '
@@ -173,7 +185,16 @@ def parse_args(argv=None):
 
 
 def validate(args):
+    # Remember which model flags were given (with a checkpoint the others follow it), then fill in the defaults
+    # (-f stays None when not given: the frame count of a checkpoint is not known yet).
+    args.model_given = frozenset(field for dest, field in MODEL_FLAGS.items() if getattr(args, dest) is not None)
+    for dest, default in MODEL_DEFAULTS.items():
+        if dest != 'number_of_frames' and getattr(args, dest) is None:
+            setattr(args, dest, default)
     exporting = bool(args.viz_export and args.viz_subject)      # our addition: export without --render
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f'--seed {args.seed}: give a whole number from 0 to {MAX_SEED} (the range numpy\'s random '
+                        'generator accepts)')
     if args.dataset not in DATASETS:
         raise UserError(f'-d {args.dataset}: unknown dataset; choose one of {", ".join(DATASETS)}')
     if args.resume and args.evaluate:
@@ -262,7 +283,7 @@ def data_config(args, need_train=True):
 def model_request(args, num_joints):
     """The `ModelConfig` the flags ask for (a checkpoint may overrule it: `common.model.loading`)."""
     from common.model.config import ModelConfig
-    return ModelConfig(num_frame=args.number_of_frames or 81, num_joints=num_joints,
+    return ModelConfig(num_frame=args.number_of_frames or MODEL_DEFAULTS['number_of_frames'], num_joints=num_joints,
                        embed_dim_ratio=args.embed_dim_ratio, depth=args.depth, num_heads=args.num_heads,
                        drop_rate=args.model_dropout, drop_path_rate=args.drop_path, causal=args.causal)
 

@@ -12,7 +12,12 @@
 - OSError that reaches the top (a disk that fills up, a folder that vanished or turned read-only
   while the program ran) -> ``error: cannot write/read <file>: <reason>``, exit status 1; the
   atomic writer has left the previous version of the file in place.
+- Running out of memory (PyTorch's allocator: ``DefaultCPUAllocator: can't allocate memory`` or
+  ``torch.OutOfMemoryError`` on CUDA; numpy's / Python's MemoryError) -> ``error: out of <CPU/GPU>
+  memory ...: <hint>``, exit status 1; the hint (``out_of_memory_hint``) names the settings to lower
+  and what was kept.
 """
+import re
 import sys
 
 from common.errors import UserError
@@ -22,8 +27,13 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def run_program(body, setting_names=None, interrupted_note='files written so far are complete (writes are atomic)'):
-    """Call ``body()`` and return its exit status (0 when it returns None)."""
+def run_program(body, setting_names=None, interrupted_note='files written so far are complete (writes are atomic)',
+                out_of_memory_hint=None):
+    """Call ``body()`` and return its exit status (0 when it returns None).
+
+    ``out_of_memory_hint``: a string, or a function called then that returns one, saying which settings to
+    lower (and what was kept) when the program runs out of memory.
+    """
     try:
         status = body()
         return 0 if status is None else int(status)
@@ -34,8 +44,52 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
         note = interrupted_note() if callable(interrupted_note) else interrupted_note
         print(f'interrupted: {note}', file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+    except (MemoryError, RuntimeError) as exc:
+        what = out_of_memory(exc)
+        if what is None:
+            raise
+        hint = out_of_memory_hint() if callable(out_of_memory_hint) else out_of_memory_hint
+        print(f'error: out of {what}: {hint or "use smaller settings or a machine with more memory"}',
+              file=sys.stderr, flush=True)
+        return EXIT_FAILURE
     except OSError as exc:
         where = f' {exc.filename}' if exc.filename else ''
         print(f'error: file system{where}: {exc.strerror or exc}; nothing already written was replaced '
               '(writes are atomic): free space or fix the path, then run again', file=sys.stderr, flush=True)
         return EXIT_FAILURE
+
+
+_SIZE = re.compile(r'(?:tried to allocate|unable to allocate)\s+([0-9]+ bytes|[0-9.]+\s*[KMGTPE]i?B)', re.IGNORECASE)
+
+
+def _human(size_bytes):
+    """1152921504606846976 -> '1.0 EiB'."""
+    value, unit = float(size_bytes), 'bytes'
+    for next_unit in ('KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'):
+        if value < 1024:
+            break
+        value, unit = value / 1024, next_unit
+    return f'{value:.1f} {unit}' if unit != 'bytes' else f'{int(value)} bytes'
+
+
+def out_of_memory(exc):
+    """'CPU memory (...)' / 'GPU memory (...)' when `exc` is an allocation failure, else None.
+
+    Recognised: ``torch.OutOfMemoryError`` (CUDA), PyTorch's CPU allocator RuntimeError
+    (``DefaultCPUAllocator: can't allocate memory``), MemoryError (numpy, Python). The size asked
+    for is added when the message tells it.
+    """
+    text = str(exc)
+    if type(exc).__name__ == 'OutOfMemoryError' or (isinstance(exc, RuntimeError) and 'CUDA out of memory' in text):
+        where = 'GPU memory'
+    elif isinstance(exc, MemoryError) or "can't allocate memory" in text or 'DefaultCPUAllocator' in text:
+        where = 'CPU memory'
+    else:
+        return None
+    size = _SIZE.search(text)
+    if size is None:
+        return where
+    amount = size.group(1)
+    if amount.endswith('bytes'):
+        amount = _human(int(amount.split()[0]))
+    return f'{where} (an allocation of {amount} failed)'

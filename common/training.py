@@ -254,12 +254,13 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         state.epoch += 1
 
         if context.is_main:
+            layouts = bundle.layout_names                   # stored so that other data is refused later
             if valid_mm is not None and valid_mm / MM_PER_M < state.best_valid:
                 state.best_valid = valid_mm / MM_PER_M
-                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state)
+                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state, layouts)
             if state.epoch % config.checkpoint_frequency == 0:
-                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state)
-            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state)
+                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state, layouts)
+            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state, layouts)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
@@ -308,10 +309,10 @@ def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
     return line
 
 
-def _write_checkpoint(checkpoint_dir, name, model, optimizer, state):
+def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, layouts=None):
     save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
                     optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
-                    random_state=state.sampler, extra=_checkpoint_extra(state))
+                    random_state=state.sampler, extra=_checkpoint_extra(state), layouts=layouts)
 
 
 def _checkpoint_extra(state):

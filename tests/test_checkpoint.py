@@ -366,9 +366,9 @@ def test_our_files_keep_their_head_count(tmp_path):
     assert resolved.num_heads == 2 and resolved.num_frame == 9 and resolved.drop_rate == 0.05
 
 
-def test_requested_frames_that_differ_from_the_checkpoint_are_reported():
+def test_requested_frames_that_differ_from_the_checkpoint_are_refused():
     release = release_layout(small_model(9))
-    assert resolve_model_config(REQUESTED, release, frames_given=True).num_frame == 81
+    assert resolve_model_config(REQUESTED, release, frames_given=False).num_frame == 9
     with pytest.raises(UserError) as err:
         model_for_run(REQUESTED.replace(num_heads=2), release, "r.bin", frames_given=True, seed=0)
     assert err.value.setting == "number_of_frames" and "-f" not in err.value.message

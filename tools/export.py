@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
+from common.errors import UserError  # noqa: E402
 
 TOLERANCE_M = 1e-5
 
@@ -27,16 +28,28 @@ def build_parser():
     parser.add_argument('--stages', action='store_true',
                         help='also write the spatial and temporal stages beside it (<name>.spatial.onnx, '
                              '<name>.temporal.onnx), for the streaming lifter')
+    parser.add_argument('--num-heads', type=int, default=None, metavar='H',
+                        help="attention heads of a released file, which does not record them (default 8, as "
+                             "released); files written by training record theirs")
     return parser
 
 
 def export(args):
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.io.checkpoint import load_checkpoint
     from common.streaming import export_onnx, model_from_checkpoint, onnx_difference
-    model = model_from_checkpoint(args.checkpoint)
+    if args.num_heads is not None and args.num_heads < 1:
+        raise UserError(f'{args.num_heads}: must be at least 1', setting='num_heads')
+    checkpoint = load_checkpoint(args.checkpoint)
+    model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint, num_heads=args.num_heads)
     config = model.config
     print(f'{args.checkpoint}: {config["num_frame"]} frames, {config["num_joints"]} joints, '
           f'embedding {config["embed_dim_ratio"]}, depth {config["depth"]}, {config["num_heads"]} heads')
-    for path in export_onnx(model, args.onnx, stages=args.stages):
+    for note in layout_notes(checkpoint, args.checkpoint) + [head_count_note(checkpoint, args.checkpoint,
+                                                                             config['num_heads'])]:
+        if note:
+            print(note, flush=True)
+    for path in export_onnx(model, args.onnx, stages=args.stages, layouts=checkpoint.get('layouts')):
         print(f'wrote {path} ({path.stat().st_size / 1e6:.1f} MB)')
     try:
         import onnxruntime  # noqa: F401

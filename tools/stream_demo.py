@@ -36,6 +36,9 @@ def build_parser():
     model.add_argument('-c', '--checkpoint', metavar='FILE', help='PoseFormer checkpoint (run by PyTorch)')
     model.add_argument('--onnx', metavar='PATH',
                        help='model exported with tools/export.py --stages (run by onnxruntime)')
+    parser.add_argument('--num-heads', type=int, default=None, metavar='H',
+                        help="with -c: attention heads of a released file, which does not record them (default 8, "
+                             'as released); files written by training record theirs')
     parser.add_argument('-d', '--dataset', choices=('synthetic', 'custom'), default='synthetic',
                         help='embedded dataset or custom 2D file (default: synthetic)')
     parser.add_argument('-k', '--keypoints', metavar='NAME',
@@ -78,13 +81,28 @@ def load_sequence(args):
     return seq, bundle
 
 
-def make_lifter(args, symmetry):
+def make_lifter(args, bundle):
+    """(Lifter, backend description); a checkpoint is checked against the data's joints first (notes printed)."""
     import torch
+
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.io.checkpoint import load_checkpoint
     from common.streaming import Lifter, OnnxStages, model_from_checkpoint
     torch.set_num_threads(args.threads)
     if args.onnx:
-        return Lifter(OnnxStages(args.onnx, threads=args.threads), symmetry, tta=args.tta), f'onnxruntime ({args.onnx})'
-    return Lifter(model_from_checkpoint(args.checkpoint), symmetry, tta=args.tta), f'PyTorch ({args.checkpoint})'
+        from common.model.loading import check_layout_fit
+        stages = OnnxStages(args.onnx, threads=args.threads)
+        for note in check_layout_fit(args.onnx, stages.num_joints, stages.layouts, bundle.name, bundle.joints,
+                                     bundle.keypoints, kind='ONNX model'):
+            print('note: ' + note, flush=True)
+        return Lifter(stages, bundle.symmetry, tta=args.tta), f'onnxruntime ({args.onnx})'
+    checkpoint = load_checkpoint(args.checkpoint)
+    notes = layout_notes(checkpoint, args.checkpoint, bundle)          # refuses data of another layout
+    model = model_from_checkpoint(args.checkpoint, checkpoint=checkpoint, num_heads=args.num_heads)
+    for note in notes + [head_count_note(checkpoint, args.checkpoint, model.config.num_heads)]:
+        if note:
+            print(note, flush=True)
+    return Lifter(model, bundle.symmetry, tta=args.tta), f'PyTorch ({args.checkpoint})'
 
 
 def replay(lifter, poses_2d, fps, fast):
@@ -127,6 +145,8 @@ def demo(args):
         raise UserError(f'{args.limit}: must be 0 (all frames) or a positive number of frames', setting='limit')
     if args.threads < 1:
         raise UserError(f'{args.threads}: must be at least 1', setting='threads')
+    if args.num_heads is not None and args.num_heads < 1:
+        raise UserError(f'{args.num_heads}: must be at least 1', setting='num_heads')
     if args.viz_output:
         from common.render.writers import output_kind
         output_kind(args.viz_output)             # a bad file name fails before any work
@@ -137,7 +157,7 @@ def demo(args):
     if args.viz_output:
         from common.render.sequence import check_drawable
         check_drawable(bundle.joints, args.viz_output)
-    lifter, backend = make_lifter(args, bundle.symmetry)
+    lifter, backend = make_lifter(args, bundle)
     fps = float(bundle.fps)
     print(f'Streaming {seq.subject} {seq.action} camera {seq.camera}: {len(seq.poses_2d)} frames at '
           f'{fps:g} fps{" (as fast as possible)" if args.fast else ""} through {backend}, {lifter.num_frame}-frame '

@@ -29,7 +29,7 @@ def require_finite(array, where, fix='correct or re-create the file'):
 def load_positions_3d(path, num_joints, skeleton, fix):
     """``{subject: {action: float32 (N, num_joints, 3)}}`` world metres: the ``positions_3d`` of a 3D file, checked.
 
-    Every sequence must be (N, `num_joints`, 3) and finite. ``skeleton``: its name, for messages;
+    Every sequence must be (N, `num_joints`, 3) with N >= 1 and finite. ``skeleton``: its name, for messages;
     ``fix``: how to repair a file with non-finite values.
     """
     stored = load_npz(path, required_keys=['positions_3d'])['positions_3d']
@@ -44,6 +44,9 @@ def load_positions_3d(path, num_joints, skeleton, fix):
             if pos.ndim != 3 or pos.shape[1:] != (num_joints, 3):
                 raise UserError(f'{path}: {subject} / {action!r} has shape {pos.shape}, expected {expected} world '
                                 f'positions in metres of the {skeleton} skeleton')
+            if len(pos) == 0:
+                raise UserError(f'{path}: {subject} / {action!r} has 0 frames (shape {pos.shape}): a sequence needs '
+                                'at least one frame; remove it from the file or re-create the file')
             require_finite(pos, f'{path}: {subject} / {action!r} (3D, every camera)', fix)
             positions[subject][action] = pos.astype(np.float32)
     return positions

@@ -74,6 +74,11 @@ class DataBundle:
             raise ValueError(f'protocol root {self.protocol.root} is not the root {self.joints.root} of {self.joints.name}')
 
     @property
+    def layout_names(self):
+        """``{'joints': ..., 'keypoints': ...}``: the layout names a checkpoint trained on this data stores."""
+        return {'joints': self.joints.name, 'keypoints': self.keypoints.name}
+
+    @property
     def num_joints(self):
         """Joints per pose fed to the model (the 2D keypoints; the 3D poses have as many)."""
         return self.keypoints.num_joints

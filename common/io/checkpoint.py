@@ -8,10 +8,12 @@ Files we write (``save_checkpoint``) keep ``epoch``, ``lr``, ``optimizer``, ``mo
 (``module.``-prefixed keys) and ``random_state`` (the training sampler's RandomState) so the
 official script can evaluate them and resume from them (``-r`` reads exactly these five), and add
 ``config`` (the model's constructor arguments, `common.model.config.ModelConfig.to_dict`: the head
-count included, which release files cannot tell), ``rng_state`` (`common.io.rng.capture_rng_state`,
-every generator as plain data: what our own resume uses) and ``extra``. A pickled RandomState is
-not plain data, so our files, like the release files, load with the allow-list below (plain
-``torch.load(path, weights_only=True)`` refuses them).
+count included, which release files cannot tell), ``layouts`` (``{'joints': name, 'keypoints': name}``:
+the `common.data.layouts.JointLayout` names of the training data's 3D poses and 2D keypoints, which
+`common.model.loading.check_data_fit` compares with the data a file is used on), ``rng_state``
+(`common.io.rng.capture_rng_state`, every generator as plain data: what our own resume uses) and
+``extra``. A pickled RandomState is not plain data, so our files, like the release files, load
+with the allow-list below (plain ``torch.load(path, weights_only=True)`` refuses them).
 
 Loading never executes code from the file: ``torch.load(..., weights_only=True)`` with an
 allow-list of exactly the numpy pieces a pickled ``RandomState`` and numpy arrays need. numpy's
@@ -26,6 +28,7 @@ Putting the weights into a model (prefix, strict load, mismatch report) is `comm
 import os
 import pickle
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -121,11 +124,15 @@ def load_checkpoint(path, map_location="cpu"):
                         f"itself (see {_README})")
     safe_globals = getattr(torch.serialization, "safe_globals", None)
     try:
-        if safe_globals is not None:
-            with safe_globals(_numpy_safe_globals()):
+        with warnings.catch_warnings():
+            # torch warns about files it is about to refuse (e.g. "Detected pickle protocol 4" for a raw
+            # pickle); the refusal below is the one message the user gets
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch(\.|$)")
+            if safe_globals is not None:
+                with safe_globals(_numpy_safe_globals()):
+                    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+            else:  # torch < 2.5: no allow-list, files with a numpy RandomState are refused below
                 ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        else:  # torch < 2.5: no allow-list, files with a numpy RandomState are refused below
-            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         msg = str(e)
         if any(m in msg for m in _UNSAFE_MARKERS):
@@ -218,7 +225,8 @@ def _copy_random_state(random_state):
     return copy
 
 
-def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None, random_state=None, extra=None):
+def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None, random_state=None, extra=None,
+                    layouts=None):
     """Write a checkpoint atomically in the release layout plus our plain-data additions.
 
     Contents: ``epoch`` (int), ``lr`` (float), ``optimizer`` (its state_dict, tensors on the
@@ -226,9 +234,10 @@ def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None
     CPU; a DataParallel / DDP wrapper is removed first), ``config`` (a `ModelConfig` or plain
     dict, stored as a plain dict: normally ``model.config``), and where given ``rng_state``
     (``capture_rng_state()``), ``random_state`` (a ``numpy.random.RandomState``: the official
-    script's sampler, stored as a copy under ``'random_state'``) and ``extra`` (plain data, stored
-    under ``'extra'``). The file loads with `load_checkpoint` (and, without ``random_state``, with
-    plain ``torch.load(path, weights_only=True)``).
+    script's sampler, stored as a copy under ``'random_state'``), ``extra`` (plain data, stored
+    under ``'extra'``) and ``layouts`` (``{'joints': name, 'keypoints': name}``, the layouts of the
+    training data, e.g. ``DataBundle.layout_names``; stored under ``'layouts'``). The file loads
+    with `load_checkpoint` (and, without ``random_state``, with plain ``torch.load(path, weights_only=True)``).
 
     Written through `common.io.atomic.atomic_write`: an interruption leaves any previous
     checkpoint intact and no temporary file behind.
@@ -260,6 +269,12 @@ def save_checkpoint(path, *, epoch, lr, model, optimizer, config, rng_state=None
     if extra is not None:
         _plain_check(extra, "extra")
         payload["extra"] = extra
+    if layouts is not None:
+        layouts = dict(layouts)
+        if set(layouts) != {"joints", "keypoints"} or not all(isinstance(v, str) for v in layouts.values()):
+            raise TypeError("save_checkpoint: layouts must be {'joints': name, 'keypoints': name}, not "
+                            f"{layouts!r}")
+        payload["layouts"] = layouts
     _plain_check(payload["optimizer"], "optimizer state")
     try:
         atomic_write(path, lambda f: torch.save(payload, f))

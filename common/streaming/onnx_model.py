@@ -10,7 +10,9 @@
 
 The batch (and the spatial stage's frame count) is dynamic. Every file carries the model's shape
 in its metadata (``num_frame``, ``num_joints``, ``in_chans``, ``embed_dim_ratio``,
-``frames_after_target``, ``stage``), which is how `OnnxStages` knows what it runs. The export uses
+``frames_after_target``, ``stage``), which is how `OnnxStages` knows what it runs, and, when the
+checkpoint recorded them, the layouts it was trained on (``joints_layout``, ``keypoints_layout``:
+`OnnxStages.layouts`). The export uses
 PyTorch's TorchScript-based exporter (``dynamo=False``, opset 17), which needs only the ``onnx``
 package; files are written atomically.
 """
@@ -48,8 +50,11 @@ class _Stage(nn.Module):
         return getattr(self.model, self.method)(x)
 
 
-def export_onnx(model, path, stages=False):
+def export_onnx(model, path, stages=False, layouts=None):
     """Write ``model`` (a PoseTransformer) to ``path`` as ONNX, and with ``stages`` its two stages.
+
+    ``layouts``: ``{'joints': name, 'keypoints': name}`` of the training data (a checkpoint's
+    ``'layouts'``), kept in the metadata; None when unknown.
 
     Returns the list of paths written. Raises UserError when the ``onnx`` package is missing or a
     file cannot be written.
@@ -57,12 +62,12 @@ def export_onnx(model, path, stages=False):
     _require('onnx')
     was_training = model.training
     try:
-        return _export(model.eval(), path, stages)
+        return _export(model.eval(), path, stages, layouts)
     finally:
         model.train(was_training)
 
 
-def _export(model, path, stages):
+def _export(model, path, stages, layouts=None):
     param = next(model.parameters())
     f, j, ch = model.num_frame, model.num_joints, model.in_chans
     keypoints = torch.zeros(2, f, j, ch, dtype=param.dtype, device=param.device)   # (B, F, J, 2) example
@@ -70,6 +75,8 @@ def _export(model, path, stages):
         features = model.forward_spatial(keypoints)                                 # (B, F, J*c)
     metadata = {'num_frame': f, 'num_joints': j, 'in_chans': ch, 'embed_dim_ratio': model.embed_dim_ratio,
                 'frames_after_target': model.frames_after_target}
+    if layouts:
+        metadata.update(joints_layout=layouts['joints'], keypoints_layout=layouts['keypoints'])
     batch = {0: 'batch'}                       # dynamic axes, the same for the input and the output
     jobs = [('model', Path(path), model, keypoints, KEYPOINTS, POSE, batch)]
     if stages:
@@ -165,6 +172,10 @@ class OnnxStages:
         self.num_frame = int(metadata[1]['num_frame'])
         self.num_joints = int(metadata[1]['num_joints'])
         self.frames_after_target = int(metadata[1]['frames_after_target'])
+        meta = metadata[1]
+        # the training data's layouts, or None for exports of files that do not record them
+        self.layouts = ({'joints': meta['joints_layout'], 'keypoints': meta['keypoints_layout']}
+                        if 'joints_layout' in meta and 'keypoints_layout' in meta else None)
 
     def spatial(self, keypoints):
         """``(B, F, J, 2)`` -> ``(B, F, J*c)``."""
