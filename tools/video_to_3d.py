@@ -19,7 +19,7 @@ Files in the output folder (``<name>``: the video's file name without extension)
 - ``<name>_3d.npy``: float32 ``(N, 17, 3)``, metres, Human3.6M-17 joint order, camera frame
   (x right, y down, z away from the camera), root-relative (pelvis, joint 0, at the origin);
 - ``<name>_3d.json``: the same poses and the 2D keypoints as plain JSON, with joint names, units,
-  frame rate and the model used, for any language;
+  frame rate, which frames had a person, and the model used, for any language;
 - ``<name>_3d.mp4`` (or ``.gif`` with ``--format gif``): the animation.
 
 Each file is written atomically; existing ones are refused unless ``--overwrite``. Everything that
@@ -53,6 +53,8 @@ def build_parser():
     parser.add_argument('--format', choices=('mp4', 'gif'), default='mp4',
                         help='animation file type (default: mp4; gif needs no ffmpeg)')
     parser.add_argument('--no-render', action='store_true', help='write the 2D and 3D files only, no animation')
+    parser.add_argument('--viz-limit', type=int, default=-1, metavar='N',
+                        help='animate only the first N frames (a preview; the files hold every frame; default: all)')
     parser.add_argument('--viz-size', type=int, default=5, metavar='INCHES',
                         help='size of each animation panel in inches, 100 px each (default: 5)')
     parser.add_argument('--min-confidence', type=float, default=0.3,
@@ -121,6 +123,12 @@ def poses_json(video, prediction, joints, fps, checkpoint, model, detector):
             'joints': list(COCO_17.names),
             'shape': list(video.keypoints.shape),
             'frames': np.round(video.keypoints.astype(np.float64), 2).tolist(),
+            'person_found': np.isfinite(video.scores).all(axis=1).tolist(),
+            'note': 'frames without a person and joints scored below the confidence threshold were filled by '
+                    'interpolation over time',
+            'frames_without_person': video.report.frames_without_person,
+            'joints_filled': video.report.joints_filled,
+            'left_right_swaps_repaired': video.report.swaps_repaired,
         },
     }
 
@@ -136,7 +144,7 @@ def video_to_3d(args, log=print):
     from common.io.atomic import atomic_write, atomic_write_text
     from common.io.writable import check_output_folder
     from common.progress import progress_wanted
-    from common.render.sequence import MAX_VIZ_SIZE, render_sequence
+    from common.render.sequence import MAX_VIZ_SIZE, render_sequence, select_frames
     from common.render.video import VideoReader
     from common.render.writers import output_kind
 
@@ -189,8 +197,9 @@ def video_to_3d(args, log=print):
     # 4. render
     if animation:
         with VideoReader(video_path, setting='video') as background:
+            frames = select_frames(len(seq.poses_2d), limit=args.viz_limit)
             summary = render_sequence(files['animation'], seq, prediction, bundle.joints, bundle.keypoints,
-                                      fps=float(bundle.fps), size=args.viz_size, video=background, ground_truth=False,
+                                      fps=float(bundle.fps), frames=frames, size=args.viz_size, video=background, ground_truth=False,
                                       progress=progress, log=log)
         log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
             f'{summary.fps:g} fps)')
