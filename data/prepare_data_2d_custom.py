@@ -72,7 +72,7 @@ from common.data.custom import write_custom  # noqa: E402
 from common.data.layouts import COCO_17  # noqa: E402
 from common.detection.gaps import fill_gaps, fill_missing  # noqa: E402,F401  (fill_missing: the script's old name)
 from common.errors import UserError  # noqa: E402
-from common.io.npz import load_npz, save_npz  # noqa: E402
+from common.io.npz import load_npz  # noqa: E402
 from common.progress import progress_wanted  # noqa: E402
 
 NUM_JOINTS = COCO_17.num_joints
