@@ -51,7 +51,7 @@ A summary line per video is printed: frames, frames without a person, joints fil
 
 Usage (from the repository root)::
 
-    python data/prepare_data_2d_custom.py --video tests/data/pose2sim_cam01.mp4 --output-dir out
+    python data/prepare_data_2d_custom.py --video tests/data/pose2sim_cam01.mp4
     python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
     python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 --fps 30 --video-name myvideo
 """
