@@ -101,6 +101,21 @@ def test_one_limb_swap_is_repaired_alone_and_gaps_are_skipped():
     np.testing.assert_allclose(repaired[keep], truth[keep])
 
 
+def test_a_lasting_change_of_the_detector_labels_is_followed_not_fought():
+    """Labels exchanged for longer than the jumps are worth (here 200 of 300 frames, after 100 frames of
+    the other labelling) are taken as detected: one missed swap must not flip everything after it."""
+    truth = walking_person(300, speed=0.2)
+    detected = truth.copy()
+    detected[100:] = swapped(truth[100:])
+    repaired, swaps = repair_swaps(detected)
+    np.testing.assert_allclose(repaired, detected)
+    assert swaps == 0
+    detected[160:164] = truth[160:164]             # a 4-frame flicker inside that run is still put back
+    repaired, swaps = repair_swaps(detected)
+    np.testing.assert_allclose(repaired[100:], swapped(truth[100:]))
+    assert swaps == 4 * len(COCO_SWAP_GROUPS)
+
+
 def test_crossing_legs_are_not_swapped():
     """Genuine motion where the ankles pass each other stays as detected."""
     truth = walking_person(FRAMES, speed=0)

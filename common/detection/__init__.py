@@ -14,9 +14,9 @@ mediapipe is imported only when a `MediaPipePose` is made.
 from common.detection.base import Detector
 from common.detection.gaps import GapReport, fill_gaps, fill_missing
 from common.detection.mediapipe_pose import BLAZEPOSE_TO_COCO, MediaPipePose, mediapipe_missing_reason
-from common.detection.tracking import OnlineTrack, choose_person, repair_swaps
+from common.detection.tracking import OnlineTrack, choose_person, repair_swaps, swap_against
 from common.detection.video import VideoKeypoints, detect_video, open_video
 
 __all__ = ['Detector', 'GapReport', 'fill_gaps', 'fill_missing', 'BLAZEPOSE_TO_COCO', 'MediaPipePose',
-           'mediapipe_missing_reason', 'OnlineTrack', 'choose_person', 'repair_swaps', 'VideoKeypoints',
+           'mediapipe_missing_reason', 'OnlineTrack', 'choose_person', 'repair_swaps', 'swap_against', 'VideoKeypoints',
            'detect_video', 'open_video']

@@ -9,9 +9,10 @@ track has no candidate become NaN rows (gaps, filled later by `common.detection.
 
 `repair_swaps`: detectors sometimes label a left limb right and the right one left for a few
 frames (typically while the person turns). A joint moves little from one frame to the next, so
-for each group of mirror pairs (face, arms, legs), a frame whose left and right joints lie much
-closer to the previous frame's opposite side (the swapped distance below `SWAP_RATIO` times the
-kept one) is swapped back. The first frame's labelling is kept throughout.
+the labelling of every frame (as detected, or swapped: the whole body, then each group of mirror
+pairs: face, arms, legs) is chosen to make the motion smoothest over the whole video, with a small
+cost per swapped frame (`SWAP_PRIOR`) so that the detector's labels win where motion cannot tell.
+`OnlineTrack` (no look-ahead) compares each frame with the previous one instead (`SWAP_RATIO`).
 """
 import numpy as np
 
@@ -19,7 +20,8 @@ MIN_IOU = 0.3
 MAX_CENTRE_SHIFT = 0.5      # fraction of the box's diagonal
 MAX_GAP_FRAMES = 30
 MIN_SCORE_FOR_BOX = 0.1     # joints scored lower do not shape the person's box
-SWAP_RATIO = 0.5
+SWAP_RATIO = 0.5           # online rule: swap when the exchanged labels are twice as close
+SWAP_PRIOR = 0.05          # offline: cost of one swapped frame, in person sizes of motion
 
 # Mirror pairs of `common.data.layouts.COCO_17` per body part, swapped together.
 COCO_SWAP_GROUPS = (
@@ -109,31 +111,77 @@ def choose_person(candidates, num_joints):
     return raw, len(tracks)
 
 
-def repair_swaps(raw, groups=COCO_SWAP_GROUPS, ratio=SWAP_RATIO):
-    """(F, J, 3) track with NaN rows -> (repaired copy, number of (frame, group) swaps undone).
+def _group_swapped(points, group):
+    """(..., J, C) -> a copy with the left and right joints of `group` (mirror pairs) exchanged."""
+    left, right = [pair[0] for pair in group], [pair[1] for pair in group]
+    out = np.array(points, copy=True)
+    out[..., left + right, :] = points[..., right + left, :]
+    return out
 
-    Each frame is compared with the previous frame that has a person (after its own repair).
+
+def repair_swaps(raw, groups=COCO_SWAP_GROUPS, prior=SWAP_PRIOR):
+    """(F, J, 3) track with NaN rows -> (repaired copy, number of (frame, group) labellings changed).
+
+    Each frame with a person is kept as detected or swapped; the choice minimises, over the whole
+    video (Viterbi, two states), the joints' motion between consecutive frames with a person (in
+    units of the person's median box diagonal) plus `prior` for every swapped frame: a run of
+    exchanged labels costs two jumps and is swapped back, a genuine crossing (the same motion either
+    way) is left alone, and where the detector's labels stay changed for longer than about (two
+    jumps / prior) frames, the detector is followed, so one missed swap never flips the rest of the
+    video. First the whole body is decided (detectors mostly flip every pair at once, when the
+    person turns), then each group (face, arms, legs) on the result.
     """
     out = np.array(raw, dtype=np.float64, copy=True)
-    swaps = 0
-    reference = None
-    for frame in range(len(out)):
-        current = out[frame, :, :2]
-        if not np.isfinite(current).all():
-            continue
-        if reference is not None:
-            for group in groups:
-                left = [pair[0] for pair in group]
-                right = [pair[1] for pair in group]
-                kept = (np.linalg.norm(current[left] - reference[left], axis=1).sum()
-                        + np.linalg.norm(current[right] - reference[right], axis=1).sum())
-                swapped = (np.linalg.norm(current[left] - reference[right], axis=1).sum()
-                           + np.linalg.norm(current[right] - reference[left], axis=1).sum())
-                if swapped < ratio * kept:
-                    out[frame, left + right] = out[frame, right + left]
-                    swaps += 1
-        reference = out[frame, :, :2].copy()
-    return out, swaps
+    frames = np.flatnonzero(np.all(np.isfinite(out[..., :2]), axis=(1, 2)))
+    if len(frames) < 2:
+        return out, 0
+    points = out[frames, :, :2]                                          # (n, J, 2)
+    scale = float(np.median(np.hypot(*(points.max(axis=1) - points.min(axis=1)).T))) or 1.0
+    changed = np.zeros((len(frames), len(groups)), dtype=bool)
+    whole_body = tuple(pair for group in groups for pair in group)
+    for pairs in (whole_body, *groups):
+        swapped = _best_labelling(out[frames, :, :2], pairs, prior, scale)
+        for t in np.flatnonzero(swapped):
+            out[frames[t]] = _group_swapped(out[frames[t]], pairs)                # positions and scores
+        for g, group in enumerate(groups):
+            if set(group) <= set(pairs):
+                changed[:, g] ^= swapped
+    return out, int(changed.sum())
+
+
+def _best_labelling(points, pairs, prior, scale):
+    """(n, J, 2) consecutive frames -> (n,) bool: the frames whose `pairs` to swap (see `repair_swaps`)."""
+    joints = [j for pair in pairs for j in pair]
+    versions = [points[:, joints], _group_swapped(points, pairs)[:, joints]]           # kept, swapped
+    # step[i, j, t-1]: motion from state i at frame t-1 to state j at frame t
+    step = np.array([[np.linalg.norm(versions[j][1:] - versions[i][:-1], axis=-1).sum(axis=-1) / scale
+                      for j in (0, 1)] for i in (0, 1)])
+    cost = np.array([0.0, prior])
+    back = np.zeros((len(points), 2), dtype=np.int64)
+    for t in range(1, len(points)):
+        options = cost[:, None] + step[:, :, t - 1]                      # (from, to)
+        back[t] = np.argmin(options, axis=0)
+        cost = options[back[t], (0, 1)] + (0.0, prior)
+    swapped = np.zeros(len(points), dtype=bool)
+    state = int(np.argmin(cost))
+    for t in range(len(points) - 1, -1, -1):
+        swapped[t] = bool(state)
+        state = back[t, state]
+    return swapped
+
+
+def swap_against(reference, current, groups=COCO_SWAP_GROUPS, ratio=SWAP_RATIO):
+    """(J, 2) `current` with each group swapped whose exchanged labels lie much closer to `reference`
+    (the swapped distance below `ratio` times the kept one): the online rule, without look-ahead."""
+    current = np.array(current, dtype=np.float64, copy=True)
+    for group in groups:
+        joints = [j for pair in group for j in pair]
+        swapped = _group_swapped(current, group)
+        kept_distance = np.linalg.norm(current[joints] - reference[joints], axis=-1).sum()
+        swapped_distance = np.linalg.norm(swapped[joints] - reference[joints], axis=-1).sum()
+        if swapped_distance < ratio * kept_distance:
+            current = swapped
+    return current
 
 
 class OnlineTrack:
@@ -166,9 +214,7 @@ class OnlineTrack:
             weak = ~(np.isfinite(points).all(axis=1) & (kps[:, 2] >= self.min_confidence))
         if self._last is not None:
             points[weak] = self._last[weak]
-            trial = np.concatenate([points, np.ones((len(points), 1))], axis=1)[None]
-            trial = np.concatenate([np.concatenate([self._last, np.ones((len(points), 1))], axis=1)[None], trial])
-            points = repair_swaps(trial, self.groups)[0][1, :, :2]
+            points = swap_against(self._last, points, self.groups)
         elif weak.all():
             return None
         else:
