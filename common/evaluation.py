@@ -46,7 +46,7 @@ class EvalOptions:
 
 
 @torch.inference_mode()
-def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device='cpu'):
+def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device='cpu', progress=False):
     """Predict every frame of one sequence.
 
     poses_2d: (N, J, 2) normalised 2D. Returns (N, J, 3) float32 camera-frame poses in metres
@@ -57,7 +57,7 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
     sequence is edge-padded by `common.windows.window_padding`). Chunks of `batch_size` windows:
     the spatial stage runs once per padded frame (the last F-1 frames' features of a chunk are
     carried over to the next, whose windows need them), the temporal stage on the windows of the
-    chunk, a strided view of the features.
+    chunk, a strided view of the features. `progress`: a bar counting the frames (`common.progress`).
     """
     num_frames = model.num_frame
     before, after = window_padding(num_frames, model.causal)
@@ -69,6 +69,7 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
         variants.append(flip_pose(padded, symmetry.kps_left, symmetry.kps_right))
     carried = [None] * len(variants)          # per variant: features of the next chunk's first F-1 frames
     out = np.empty((n, model.num_joints, 3), dtype=np.float32)
+    bar = progress_bar(None, enabled=progress, total=n, desc='lift', unit='frame')
     for begin in range(0, n, batch_size):
         end = min(n, begin + batch_size)
         # Windows of frames begin..end-1 cover padded frames begin .. end-1+F-1.
@@ -86,6 +87,8 @@ def predict_sequence(model, poses_2d, symmetry, tta=True, batch_size=256, device
             flipped_back = flip_pose(predictions[1], symmetry.joints_left, symmetry.joints_right)
             pred = (pred + flipped_back) / 2
         out[begin:end] = pred[:, 0].float().cpu().numpy()
+        bar.update(end - begin)
+    bar.close()
     return out
 
 

@@ -2,6 +2,13 @@
 
 Inputs (pick one):
 
+- ``--video clip.mp4 [more.mp4 ...]``: the videos themselves. The bundled detector (MediaPipe Pose,
+  ``pip install -r requirements-video.txt``; its model is inside the package, nothing is
+  downloaded) finds the people of each frame; the person kept is the largest, most lasting track;
+  left/right swaps are put back; the frame rate is the video's. The video's name in the file is
+  its file name (``clip.mp4``); ``-o NAME`` defaults to the file name without extension (one video)
+  and is required for several.
+
 - ``--detectron-dir DIR``: one ``<video>.npz`` per video, as a Detectron2 keypoint inference
   script writes them. The video's name is the file name without ``.npz`` (``walk.mp4.npz`` ->
   ``walk.mp4``). Keys:
@@ -36,11 +43,15 @@ video name; ``--output-dir`` default ``data``):
 ``positions_2d`` -> ``{video: {'custom': [float32 (N, 17, 2) pixels]}}``; ``metadata`` ->
 ``{'layout_name': 'coco', 'num_joints': 17, 'keypoints_symmetry': [[1,3,...,15], [2,4,...,16]],
 'video_metadata': {video: {'w': int, 'h': int, 'fps': float}}}``; ``'fps'`` only when known
-(``--fps``, or a Detectron file's metadata): ``-d custom`` plays the poses at that rate, else at the
+(``--fps``, a video's own rate, or a Detectron file's metadata): ``-d custom`` plays the poses at that rate, else at the
 rate of ``--viz-video``, else at 50 frames per second.
+
+A summary line per video is printed: frames, frames without a person, joints filled (and, for
+``--video``, the left/right swaps repaired).
 
 Usage (from the repository root)::
 
+    python data/prepare_data_2d_custom.py --video tests/data/pose2sim_cam01.mp4
     python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
     python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 --fps 30 --video-name myvideo
 """
@@ -57,10 +68,12 @@ import numpy as np  # noqa: E402
 
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
-from common.data.keypoints_2d import keypoints_metadata  # noqa: E402
+from common.data.custom import write_custom  # noqa: E402
 from common.data.layouts import COCO_17  # noqa: E402
+from common.detection.gaps import fill_gaps, fill_missing  # noqa: E402,F401  (fill_missing: the script's old name)
 from common.errors import UserError  # noqa: E402
-from common.io.npz import load_npz, save_npz  # noqa: E402
+from common.io.npz import load_npz  # noqa: E402
+from common.progress import progress_wanted  # noqa: E402
 
 NUM_JOINTS = COCO_17.num_joints
 MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame index
@@ -68,35 +81,6 @@ MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame i
 
 def _warn(message):
     print(f'warning: {message}', file=sys.stderr)
-
-
-# ----------------------------------------------------------------------------------------------
-# Filling gaps
-
-def fill_missing(raw, min_confidence, where, warn=_warn):
-    """(F, 17, 3) [x, y, score] with NaN rows for frames without detection -> (F, 17, 2) float32.
-
-    Invalid entries (no detection, non-finite, score < min_confidence) are linearly interpolated
-    per joint over time, edges take the nearest valid value.
-    """
-    raw = np.asarray(raw, dtype=np.float64)
-    detected = np.all(np.isfinite(raw[..., :2]), axis=-1)  # (F, 17)
-    if not detected.any():
-        raise UserError(f'{where}: no person detected in any frame; nothing to convert (remove this video '
-                        f'or run the detector again)')
-    with np.errstate(invalid='ignore'):
-        confident = detected & (raw[..., 2] >= min_confidence)
-    frames = np.arange(len(raw))
-    out = np.empty(raw.shape[:2] + (2,), dtype=np.float64)
-    for joint in range(raw.shape[1]):
-        valid = confident[:, joint]
-        if not valid.any():
-            valid = detected[:, joint]
-            warn(f'{where}: joint {joint} never reaches --min-confidence {min_confidence}; '
-                 f'using its detected positions whatever their score')
-        for coord in range(2):
-            out[:, joint, coord] = np.interp(frames, frames[valid], raw[valid, joint, coord])
-    return out.astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -294,26 +278,34 @@ def output_path(output_dir, name):
     return Path(output_dir) / f'data_2d_custom_{name}.npz'
 
 
-def write_custom(path, videos):
-    """videos: {name: (positions (N, 17, 2) pixels, w, h, fps or None)} -> the community custom npz."""
-    positions = {name: {'custom': [pos.astype(np.float32)]} for name, (pos, *_) in videos.items()}
-    metadata = keypoints_metadata(COCO_17)
-    metadata['video_metadata'] = {name: {'w': int(w), 'h': int(h), **({} if fps is None else {'fps': float(fps)})}
-                                  for name, (_, w, h, fps) in videos.items()}
-    save_npz(path, positions_2d=positions, metadata=metadata)
-    return path
-
-
 def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco_json=None, video_name=None,
                    width=None, height=None, num_frames=None, min_confidence=0.3, overwrite=False, warn=_warn,
-                   fps=None):
-    """Convert one input (a Detectron folder or a COCO JSON file); returns the written path.
+                   fps=None, videos=None, log=None, progress=False, make_detector=None):
+    """Convert one input (a Detectron folder, a COCO JSON file or video files); returns the written path.
 
-    ``fps``: the videos' frame rate to record (None: a Detectron file's own, else none)."""
+    ``fps``: the videos' frame rate to record (None: a Detectron file's / the video's own, else none).
+    ``videos``: video files run through the bundled detector (``make_detector``: a `Detector`
+    factory, default `common.detection.MediaPipePose`). ``log(line)`` receives one summary line per
+    video (None: no summary)."""
     if fps is not None:
         fps = check_fps(fps, 'fps', setting='fps')
-    if (detectron_dir is None) == (coco_json is None):
-        raise UserError('give exactly one of --detectron-dir DIR or --coco-json FILE')
+    if sum(x is not None for x in (detectron_dir, coco_json, videos)) != 1:
+        raise UserError('give exactly one of --video FILE..., --detectron-dir DIR or --coco-json FILE')
+    summaries = {}
+
+    def fill(raw, where, video):
+        positions, report = fill_gaps(raw, min_confidence, where, warn)
+        summaries[video] = report
+        return positions
+
+    if videos is not None:
+        out, prepared = prepare_videos(videos, output_dir, output_name, overwrite, min_confidence, fps, warn,
+                                       progress, make_detector)
+        for video in prepared:
+            summaries[video.name] = video.report
+        result = write_custom(out, {v.name: (v.keypoints, v.width, v.height, fps or v.fps) for v in prepared})
+        _log_summaries(log, summaries, {v.name: v for v in prepared})
+        return result
     if (width is None) != (height is None):
         raise UserError('give both --width and --height')
     videos = {}
@@ -330,7 +322,8 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         _check_overwrite(out, overwrite)
         for f in files:
             raw, w, h, video_fps = read_detectron_npz(f, width, height, fps)
-            videos[f.name[:-len('.npz')]] = (fill_missing(raw, min_confidence, f, warn), w, h, video_fps)
+            name = f.name[:-len('.npz')]
+            videos[name] = (fill(raw, f, name), w, h, video_fps)
     else:
         if width is None:
             raise UserError('--coco-json needs --width and --height (pixels): COCO results hold no video size')
@@ -339,8 +332,51 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         out = output_path(output_dir, output_name or video)
         _check_overwrite(out, overwrite)
         raw = read_coco_json(coco_json, num_frames)
-        videos[video] = (fill_missing(raw, min_confidence, coco_json, warn), w, h, fps)
-    return write_custom(out, videos)
+        videos[video] = (fill(raw, coco_json, video), w, h, fps)
+    result = write_custom(out, videos)
+    _log_summaries(log, summaries)
+    return result
+
+
+def _log_summaries(log, summaries, detected=None):
+    if log is None:
+        return
+    for name, report in summaries.items():
+        extra = ''
+        if detected and name in detected:
+            video = detected[name]
+            rate = f'{video.fps:g} fps' if video.fps else 'no frame rate stated'
+            extra = f' ({video.width}x{video.height} px, {rate}, {video.tracks} person track(s), {video.detector})'
+        log(f'{name}: {report.describe()}{extra}')
+
+
+def prepare_videos(paths, output_dir, output_name, overwrite, min_confidence, fps, warn, progress, make_detector):
+    """Video files -> (output path, [`common.detection.VideoKeypoints`]); every video is opened (and
+    the output checked) before any detection, so a bad file fails at once."""
+    from common.detection.video import detect_video, open_video
+    from common.io.writable import check_output_folder
+    paths = [Path(p) for p in paths]
+    names = [p.name for p in paths]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UserError(f'{", ".join(repeated)}: several videos have this file name, which names the video in the '
+                        f'output; rename them', setting='video')
+    if output_name is None and len(paths) > 1:
+        raise UserError(f'several videos ({len(paths)}) go into one file: name it with -o NAME', setting='output')
+    out = output_path(output_dir, output_name or paths[0].stem)
+    _check_overwrite(out, overwrite)
+    check_output_folder(out.parent, setting='output_dir')
+    for path in paths:
+        open_video(path, setting='video').close()
+    if make_detector is None:
+        from common.detection.mediapipe_pose import MediaPipePose, mediapipe_missing_reason
+        reason = mediapipe_missing_reason()
+        if reason:
+            raise UserError(reason)
+        make_detector = MediaPipePose
+    prepared = [detect_video(p, make_detector, min_confidence, progress=progress, warn=warn, setting='video')
+                for p in paths]
+    return out, prepared
 
 
 def _check_overwrite(path, overwrite):
@@ -352,6 +388,8 @@ def build_parser():
     parser = ArgumentParser(
         prog='data/prepare_data_2d_custom.py', description='Convert 2D keypoint detections of your videos into data_2d_custom_<name>.npz.')
     source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument('--video', nargs='+', metavar='FILE',
+                        help='video file(s): run the bundled 2D detector (needs requirements-video.txt)')
     source.add_argument('--detectron-dir', metavar='DIR', help='folder of <video>.npz Detectron-style outputs')
     source.add_argument('--coco-json', metavar='FILE', help='COCO-format keypoint results of one video')
     parser.add_argument('-o', '--output', metavar='NAME', default=None,
@@ -363,7 +401,7 @@ def build_parser():
     parser.add_argument('--num-frames', type=int, default=None,
                         help='--coco-json: number of frames of the video (default: last detected frame + 1)')
     parser.add_argument('--fps', type=float, default=None,
-                        help='frame rate of the video(s), recorded in the file (default: a Detectron file\'s '
+                        help='frame rate of the video(s), recorded in the file (default: a video\'s own, a Detectron file\'s '
                              'metadata fps, else none: -d custom then uses --viz-video\'s rate, else 50)')
     parser.add_argument('--min-confidence', type=float, default=0.3,
                         help='joints scored below this are interpolated from neighbouring frames (default: 0.3)')
@@ -380,7 +418,8 @@ def main(argv=None):
         path = prepare_custom(output_dir=args.output_dir, output_name=args.output, detectron_dir=args.detectron_dir,
                               coco_json=args.coco_json, video_name=args.video_name, width=args.width,
                               height=args.height, num_frames=args.num_frames, min_confidence=args.min_confidence,
-                              overwrite=args.overwrite, fps=args.fps)
+                              overwrite=args.overwrite, fps=args.fps, videos=args.video, log=print,
+                              progress=progress_wanted())
         print(f'wrote {path}')
 
     return run_program(body, flag_names(parser))

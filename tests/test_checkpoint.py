@@ -373,3 +373,24 @@ def test_requested_frames_that_differ_from_the_checkpoint_are_refused():
         model_for_run(REQUESTED.replace(num_heads=2), release, "r.bin", frames_given=True, seed=0)
     assert err.value.setting == "number_of_frames" and "-f" not in err.value.message
     assert err.value.message.startswith("81: checkpoint r.bin was trained with 9 frames")
+
+
+def test_random_state_pickled_by_numpy_2_or_1_loads_under_either():
+    """numpy 2 stores a bit generator's state as (dict, seed sequence), numpy 1 as the dict: both are read,
+    so a checkpoint written with numpy 2 loads where numpy 1 is installed (the video extra pins numpy<2)."""
+    from common.io.checkpoint import _PortableMT19937, _safe_randomstate_ctor
+    reference = np.random.MT19937(5)
+    reference.random_raw(7)
+    for stored in (reference.state, (reference.state, None)):
+        built = _PortableMT19937()
+        built.__setstate__(stored)
+        state = _safe_randomstate_ctor(built)
+        assert type(state._bit_generator) is np.random.MT19937
+        np.testing.assert_array_equal(state.randint(0, 1000, 5), np.random.RandomState(
+            _copy_bit_generator(reference)).randint(0, 1000, 5))
+
+
+def _copy_bit_generator(bit_generator):
+    copy = np.random.MT19937()
+    copy.state = bit_generator.state
+    return copy

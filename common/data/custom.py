@@ -24,12 +24,12 @@ from collections import Counter
 import numpy as np
 
 from common.data.camera import load_h36m_cameras, normalize_screen_coordinates
-from common.data.keypoints_2d import keypoint_layout, keypoints_path
+from common.data.keypoints_2d import keypoint_layout, keypoints_metadata, keypoints_path
 from common.data.layouts import COCO_17, H36M_17, coco_to_h36m
 from common.data.selection import require_subjects
 from common.data.types import DataBundle, EvaluationProtocol, Sequence
 from common.errors import UserError
-from common.io.npz import load_npz
+from common.io.npz import load_npz, save_npz
 
 CUSTOM_ACTION = 'custom'
 DEFAULT_FPS = 50
@@ -66,6 +66,17 @@ def load_custom(config):
     return DataBundle(name=config.dataset, train=[], test=test, joints=H36M_17, keypoints=H36M_17,
                       fps=fps / selection.downsample, protocol=EvaluationProtocol(root=H36M_17.root),
                       fps_known=bool(recorded))
+
+
+def write_custom(path, videos):
+    """Write a ``-d custom`` file (atomically): videos ``{name: (positions (N, 17, 2) COCO-17 pixels, w, h,
+    fps or None)}``; the one writer of data/prepare_data_2d_custom.py and tools/video_to_3d.py. Returns `path`."""
+    positions = {name: {CUSTOM_ACTION: [np.asarray(pos, dtype=np.float32)]} for name, (pos, *_) in videos.items()}
+    metadata = keypoints_metadata(COCO_17)
+    metadata['video_metadata'] = {name: {'w': int(w), 'h': int(h), **({} if fps is None else {'fps': float(fps)})}
+                                  for name, (_, w, h, fps) in videos.items()}
+    save_npz(path, positions_2d=positions, metadata=metadata)
+    return path
 
 
 def _read(path):

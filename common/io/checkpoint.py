@@ -47,10 +47,28 @@ _README = "checkpoint/README.md"
 # ---------------------------------------------------------------------------------------------
 # secure loading
 
+class _PortableMT19937(np.random.MT19937):
+    """The MT19937 a pickle builds: reads its state as numpy 1.x (a dict) or numpy >= 2 (``(dict, seed
+    sequence)``) stores it, whatever numpy runs here; numpy 1.x alone cannot read numpy 2's form, so a
+    checkpoint written where numpy 2 is installed would not load where numpy 1 is (the video extra pins
+    numpy<2). The state goes to a plain ``np.random.MT19937`` (``plain``), which the RandomState gets."""
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], dict):
+            state = state[0]          # numpy >= 2: (state, seed sequence); the state alone fixes the stream
+        self.plain = np.random.MT19937()
+        self.plain.state = state
+
+
+def _plain_mt19937(bit_generator):
+    """The plain ``np.random.MT19937`` of a built `_PortableMT19937` (a fresh one when no state was set)."""
+    return getattr(bit_generator, 'plain', None) or np.random.MT19937()
+
+
 def _safe_bit_generator_ctor(bit_generator="MT19937"):
     """Stand-in for ``numpy.random._pickle.__bit_generator_ctor``: only builds an MT19937."""
     if bit_generator == "MT19937" or bit_generator is np.random.MT19937:
-        return np.random.MT19937()
+        return _PortableMT19937()
     raise pickle.UnpicklingError(f"refusing to build bit generator {bit_generator!r}")
 
 
@@ -60,11 +78,11 @@ def _safe_randomstate_ctor(bit_generator_name="MT19937", bit_generator_ctor=None
     numpy >= 2 pickles ``(MT19937 instance,)``; numpy 1.x pickles ``('MT19937',)`` or
     ``('MT19937', __bit_generator_ctor)``. Any other constructor argument is refused.
     """
-    if type(bit_generator_name) is np.random.MT19937:
-        return np.random.RandomState(bit_generator_name)
+    if isinstance(bit_generator_name, np.random.MT19937):
+        return np.random.RandomState(_plain_mt19937(bit_generator_name))
     if bit_generator_ctor not in (None, _safe_bit_generator_ctor):
         raise pickle.UnpicklingError("refusing a RandomState with a custom constructor")
-    return np.random.RandomState(_safe_bit_generator_ctor(bit_generator_name))
+    return np.random.RandomState(_plain_mt19937(_safe_bit_generator_ctor(bit_generator_name)))
 
 
 def _legacy_randomstate_ctor():
@@ -84,7 +102,7 @@ def _numpy_safe_globals():
         (_reconstruct, "numpy._core.multiarray._reconstruct"),   # arrays, numpy >= 2
         (_reconstruct, "numpy.core.multiarray._reconstruct"),    # arrays, numpy 1.x files
         np.ndarray, np.dtype,
-        np.random.RandomState, np.random.MT19937,                # targets of BUILD
+        np.random.RandomState, np.random.MT19937, _PortableMT19937,   # targets of BUILD
         (_safe_randomstate_ctor, "numpy.random._pickle.__randomstate_ctor"),
         (_safe_bit_generator_ctor, "numpy.random._pickle.__bit_generator_ctor"),
         (_legacy_randomstate_ctor, "numpy.random.__RandomState_ctor"),

@@ -2,7 +2,8 @@
 
 GIF and image files are read with Pillow (a single still image serves as the background of every
 frame); other files (mp4, avi, ...) with imageio-ffmpeg, which ships its own ffmpeg. Messages
-concern the ``viz_video`` setting (the file given).
+concern the ``viz_video`` setting (the file given) unless another `setting` is named (the video
+of a detection, `common.detection`).
 """
 from pathlib import Path
 
@@ -16,13 +17,16 @@ class VideoReader:
 
     Use as a context manager (or call `close`). ``first``: the first frame; ``still``: True for a
     single image; ``fps``: the video's frame rate when the file states one (ffmpeg's reading, or an
-    animated GIF's frame duration), else None.
+    animated GIF's frame duration), else None; ``frame_count``: the number of frames the file
+    announces (from its duration for an ffmpeg video: an estimate), or None; ``size``: (width,
+    height) in pixels. `setting`: the setting that error messages concern.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, setting='viz_video'):
         self.path = Path(path)
+        self.setting = setting
         if not self.path.is_file():
-            raise UserError(f'{path}: file not found', setting='viz_video')
+            raise UserError(f'{path}: file not found', setting=setting)
         self.still = False
         self._generator = None      # imageio-ffmpeg's raw frames
         self._size = None           # (width, height) of those
@@ -33,35 +37,40 @@ class VideoReader:
         except UnidentifiedImageError:
             self._image = None
         except OSError as exc:
-            raise UserError(f'{path}: cannot read it ({exc})', setting='viz_video') from None
+            raise UserError(f'{path}: cannot read it ({exc})', setting=setting) from None
+        self.frame_count = None
         if self._image is not None:
             self.still = getattr(self._image, 'n_frames', 1) == 1
             self.first = np.asarray(self._image.convert('RGB'))
+            self.frame_count = getattr(self._image, 'n_frames', 1)
             duration_ms = self._image.info.get('duration')
             if not self.still and duration_ms:
                 self.fps = 1000.0 / duration_ms
         else:
             self._open_ffmpeg()
+        self.size = (int(self.first.shape[1]), int(self.first.shape[0]))
 
     def _open_ffmpeg(self):
         try:
             import imageio_ffmpeg
         except ImportError:
             raise UserError(f'{self.path}: reading videos needs the imageio-ffmpeg package (pip install '
-                            'imageio-ffmpeg), or convert the video to a GIF', setting='viz_video') from None
+                            'imageio-ffmpeg), or convert the video to a GIF', setting=self.setting) from None
         try:
             self._generator = imageio_ffmpeg.read_frames(str(self.path), pix_fmt='rgb24')
             meta = next(self._generator)
             self._size = tuple(meta['size'])
             self.fps = float(meta['fps']) if meta.get('fps') else None
+            if self.fps and meta.get('duration'):
+                self.frame_count = int(round(float(meta['duration']) * self.fps))
             self.first = self._decode(next(self._generator))
         except StopIteration:
             self.close()
-            raise UserError(f'{self.path}: the video has no frames', setting='viz_video') from None
+            raise UserError(f'{self.path}: the video has no frames', setting=self.setting) from None
         except Exception as exc:    # imageio-ffmpeg reports unreadable files with OSError / RuntimeError
             self.close()
             raise UserError(f'{self.path}: cannot read it as a video ({ffmpeg_reason(exc)})',
-                            setting='viz_video') from None
+                            setting=self.setting) from None
 
     def _decode(self, raw):
         width, height = self._size

@@ -1,0 +1,91 @@
+"""A video file -> one person's 2D keypoints per frame, cleaned as `-d custom` needs them.
+
+    result = detect_video('clip.mp4', MediaPipePose)     # -> VideoKeypoints
+
+Stages: read the frames (`common.render.video.VideoReader`: imageio-ffmpeg, with the video's frame
+rate), detect the people of each frame (a `common.detection.base.Detector`), keep one person
+(`tracking.choose_person`), put left/right swaps back (`tracking.repair_swaps`), fill the gaps
+(`gaps.fill_gaps`, the rule of every `-d custom` input). Messages concern the setting `setting`
+(the program's video argument).
+"""
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from common.detection.gaps import GapReport, fill_gaps
+from common.detection.tracking import choose_person, repair_swaps
+from common.errors import UserError
+from common.progress import progress_bar
+from common.render.video import VideoReader
+
+
+@dataclass(frozen=True)
+class VideoKeypoints:
+    """One video's kept person.
+
+    name: the video's name in a ``-d custom`` file (its file name, e.g. ``clip.mp4``);
+    keypoints: (N, J, 2) float32 pixels in ``layout``, gaps filled; scores: (N, J) float32 detector
+    scores of the kept person (NaN where absent); width / height: pixels; fps: frames per second
+    (None when the file states none); report: `GapReport`; tracks: people tracks found; detector: its name.
+    """
+    name: str
+    path: Path
+    layout: object
+    keypoints: np.ndarray
+    scores: np.ndarray
+    width: int
+    height: int
+    fps: float | None
+    report: GapReport
+    tracks: int
+    detector: str
+
+
+def open_video(path, setting):
+    """A `VideoReader` of a moving video (a single picture is refused)."""
+    video = VideoReader(path, setting=setting)
+    if video.still:
+        video.close()
+        raise UserError(f'{path}: a single picture, not a video; give a video file (.mp4, .avi, .mov, .gif ...)',
+                        setting=setting)
+    return video
+
+
+def detect_frames(video, detector, progress=False, desc='detect'):
+    """Per frame of an open `VideoReader`, the detector's list of (J, 3) candidates."""
+    frames = progress_bar(video.frames(), enabled=progress, total=video.frame_count, desc=desc, unit='frame')
+    return [detector.detect(frame) for frame in frames]
+
+
+def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=None, setting='videos', video=None):
+    """Run the whole 2D stage on one video file; returns `VideoKeypoints`.
+
+    make_detector: a callable returning a fresh `Detector` (one per video: video detectors track);
+    min_confidence: joints scored lower are filled from neighbouring frames; video: an already open
+    `VideoReader` of `path` (it is read to its end; the caller closes it), else the file is opened here.
+    Raises UserError for an unreadable or empty video, and when no frame shows a person.
+    """
+    path = Path(path)
+    own = video is None
+    if own:
+        video = open_video(path, setting)
+    try:
+        with make_detector() as detector:
+            candidates = detect_frames(video, detector, progress, desc=f'detect {path.name}')
+            name, layout = detector.name, detector.layout
+        width, height = video.size
+        fps = video.fps
+    finally:
+        if own:
+            video.close()
+    raw, tracks = choose_person(candidates, layout.num_joints)
+    seen = np.all(np.isfinite(raw[..., :2]), axis=(1, 2))
+    if not seen.any():
+        raise UserError(f'{path}: no person found in any of its {len(raw)} frames; give a video that shows a '
+                        f'person (whole body, not too small)', setting=setting)
+    raw, swaps = repair_swaps(raw)
+    keypoints, report = fill_gaps(raw, min_confidence, path, warn)
+    return VideoKeypoints(name=path.name, path=path, layout=layout, keypoints=keypoints,
+                          scores=raw[..., 2].astype(np.float32), width=width, height=height, fps=fps,
+                          report=replace(report, swaps_repaired=swaps), tracks=tracks, detector=name)
