@@ -218,7 +218,8 @@ def test_licence_and_notice_cover_the_shipped_assets():
     licence = (ROOT / 'LICENSE').read_text(encoding='utf-8')
     assert licence.startswith('MIT License') and 'Copyright (c)' in licence
     notice = (ROOT / 'NOTICE.md').read_text(encoding='utf-8')
-    assets = [p for folder in ('common/resources', 'figure') for p in sorted((ROOT / folder).iterdir())]
+    assets = [p for folder in ('common/resources', 'figure', 'tests/data') for p in sorted((ROOT / folder).iterdir())]
+    assets += sorted((ROOT / 'models').glob('*.bin'))                  # shipped weights
     missing = [str(p.relative_to(ROOT)) for p in assets if str(p.relative_to(ROOT)) not in notice]
     assert not missing, f'NOTICE.md does not list {missing}'
     assert '## Licence' in (ROOT / 'README.md').read_text(encoding='utf-8')
