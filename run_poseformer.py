@@ -3,6 +3,7 @@
     python run_poseformer.py -k cpn_ft_h36m_dbb -f 81                       # train
     python run_poseformer.py -k cpn_ft_h36m_dbb -c checkpoint --evaluate detected81f.bin
     torchrun --nproc_per_node 2 run_poseformer.py ...                       # several GPUs / processes
+    torchrun ... run_poseformer.py ... -c ckpt -r auto                      # restartable (README: cluster)
 
 `main(argv)` is importable and returns the exit status; user errors print ``error: ...`` and
 return 2 without a traceback. This file wires flags (`cli.arguments`) to the library (`common`):
@@ -22,7 +23,8 @@ ROOT_DIR = Path(__file__).resolve().parent
 def main(argv=None):
     from cli.arguments import FLAG_NAMES, parse_args
     return run_program(lambda: run(parse_args(argv)), FLAG_NAMES,
-                       interrupted_note='checkpoints written so far are complete (writes are atomic)')
+                       interrupted_note='checkpoints written so far are complete (writes are atomic); '
+                                        'the same command with -r auto continues from the last one')
 
 
 def run(args):
@@ -30,7 +32,7 @@ def run(args):
 
     from cli import arguments as cli_args
     from common.data.sources import load_bundle
-    from common.distributed import setup_distributed, teardown_distributed
+    from common.distributed import broadcast_from_main, setup_distributed, teardown_distributed
     from common.evaluation import evaluate
     from common.io.checkpoint import load_checkpoint
     from common.io.run_lock import claim_checkpoint_folder
@@ -40,7 +42,8 @@ def run(args):
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
-    from common.training import check_epochs_left, make_optimizer, new_state, state_from_checkpoint, train
+    from common.training import (LAST_CHECKPOINT, check_epochs_left, latest_checkpoint, make_optimizer, new_state,
+                                 state_from_checkpoint, train)
 
     check_outputs(args)
     tune_malloc()
@@ -58,13 +61,27 @@ def run(args):
     held = contextlib.ExitStack()          # the checkpoint folder's lock while training
     try:
         evaluate_only = bool(args.evaluate)
+        auto_resume = args.resume == cli_args.AUTO_RESUME
+        checkpoint_file = args.evaluate or args.resume
+        if auto_resume:     # rank 0 decides (its folder, under its lock); the other ranks follow it
+            checkpoint_file = LAST_CHECKPOINT if context.is_main and latest_checkpoint(args.checkpoint) else ''
         if not evaluate_only and context.is_main:
             # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
-            resume_path = resolve_checkpoint_path(args.checkpoint, args.resume) if args.resume else None
+            resume_path = resolve_checkpoint_path(args.checkpoint, checkpoint_file) if checkpoint_file else None
             held.enter_context(claim_checkpoint_folder(args.checkpoint, resume_from=resume_path,
                                                        overwrite=args.overwrite))
-        checkpoint_file = args.evaluate or args.resume
-        checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file)) if checkpoint_file else None
+        checkpoint = None
+        if checkpoint_file and context.is_main:
+            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
+            if auto_resume:
+                check_same_run(args, checkpoint)
+        if auto_resume:
+            checkpoint_file = broadcast_from_main(checkpoint_file, context)
+            if context.is_main:
+                log(f'-r auto: resuming from {Path(args.checkpoint) / checkpoint_file}' if checkpoint_file else
+                    f'-r auto: no {LAST_CHECKPOINT} in {args.checkpoint}: starting a fresh run')
+        if checkpoint_file and checkpoint is None:
+            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
 
         rendering_only = evaluate_only and args.render     # then the rendered sequence is all the data needed
         if rendering_only:
@@ -89,21 +106,27 @@ def run(args):
             config = cli_args.train_config(args, device, progress)
             torch.manual_seed(args.seed)
             optimizer = make_optimizer(model, args.learning_rate, device)
-            state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(config)
-            check_epochs_left(state, config)
+            state = (state_from_checkpoint(checkpoint, optimizer, args.seed, context) if checkpoint
+                     else new_state(config))
+            finished = auto_resume and state.epoch == config.epochs     # e.g. requeued during the final evaluation
+            if not finished:
+                check_epochs_left(state, config)
             if checkpoint:
                 log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
             on_epoch_end = None
             if args.export_training_curves:
                 from common.plots import plot_training_curves
                 on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
-            log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} (batch {args.batch_size}, '
-                f'lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
-            log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
-                + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
-                + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
-            train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
-                  on_epoch_end=on_epoch_end)
+            if finished:
+                log(f'-r auto: the run in {args.checkpoint} has trained all {args.epochs} epochs; evaluating it')
+            else:
+                log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} (batch {args.batch_size}, '
+                    f'lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
+                log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
+                    + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
+                    + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
+                train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
+                      on_epoch_end=on_epoch_end)
 
         if not context.is_main:
             return 0
@@ -150,6 +173,27 @@ def check_outputs(args):
             check_output_file(getattr(args, setting), setting)
     if args.viz_export:
         check_output_file(export_path(args.viz_export), 'viz_export')
+
+
+def check_same_run(args, checkpoint):
+    """-r auto continues only the run these flags describe: a UserError names every setting that differs."""
+    from cli.arguments import FLAG_NAMES, training_settings
+    from common.training import LAST_CHECKPOINT, settings_differences
+    path = Path(args.checkpoint) / LAST_CHECKPOINT
+    differences = settings_differences(checkpoint, training_settings(args))
+    if differences is None:
+        raise UserError(f'auto: {path} does not record the settings of its run (it was written by the official code '
+                        f'or an older version), so it cannot be checked against this command; continue it by name '
+                        f'with -r {LAST_CHECKPOINT}, or choose another checkpoint folder', setting='resume')
+    if differences:
+        shown = '; '.join(f'{FLAG_NAMES.get(name, name)} {_shown(recorded)} there, {_shown(given)} here'
+                          for name, recorded, given in differences)
+        raise UserError(f'auto: {path} belongs to a run with other settings ({shown}); give that run\'s settings '
+                        'to continue it, or choose another checkpoint folder (-c)', setting='resume')
+
+
+def _shown(value):
+    return 'unset' if value is None else str(value) if not isinstance(value, str) else (value or "''")
 
 
 def resolve_device(name):

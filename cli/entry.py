@@ -7,6 +7,9 @@
   `cli.parser.flag_names`).
 - KeyboardInterrupt -> ``interrupted: ...`` on stderr, exit status 130 (what a shell reports for
   SIGINT); files are written atomically, so what was written before is complete.
+- SIGTERM (a scheduler pre-empting the job, torchrun stopping its workers) -> the same unwinding
+  (`common.termination`: the signal raises `Terminated` while ``body`` runs), ``terminated: ...`` on
+  stderr, exit status 143 (128 + SIGTERM, what a shell reports for a process ended by SIGTERM).
 - OSError that reaches the top (a disk that fills up, a folder that vanished or turned read-only
   while the program ran) -> ``error: cannot write/read <file>: <reason>``, exit status 1; the
   atomic writer has left the previous version of the file in place.
@@ -14,6 +17,7 @@
 import sys
 
 from common.errors import UserError
+from common.termination import EXIT_TERMINATED, Terminated, raising_on_sigterm
 
 EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
@@ -23,8 +27,12 @@ EXIT_INTERRUPTED = 130
 def run_program(body, setting_names=None, interrupted_note='files written so far are complete (writes are atomic)'):
     """Call ``body()`` and return its exit status (0 when it returns None)."""
     try:
-        status = body()
+        with raising_on_sigterm():
+            status = body()
         return 0 if status is None else int(status)
+    except Terminated:
+        print(f'terminated (SIGTERM): {interrupted_note}', file=sys.stderr, flush=True)
+        return EXIT_TERMINATED
     except UserError as exc:
         print(f'error: {exc.describe(setting_names)}', file=sys.stderr, flush=True)
         return EXIT_USER_ERROR
