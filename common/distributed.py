@@ -51,7 +51,14 @@ def setup_distributed(device):
                             f'or train the processes on the CPU', setting='device')
         device = torch.device('cuda', local_rank)
         torch.cuda.set_device(device)
-    dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo')
+    # torchrun keeps one key-value store for all its restarts (--max-restarts): with the plain env://
+    # start, a restarted process group would read the keys its killed predecessor wrote there (gloo's
+    # addresses) and connect to dead processes. Each attempt (TORCHELASTIC_RESTART_COUNT) gets keys of its own.
+    store, rank, world_size = next(dist.rendezvous('env://'))
+    attempt = os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')
+    dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo',
+                            store=dist.PrefixStore(f'poseformer/attempt_{attempt}', store), rank=rank,
+                            world_size=world_size)
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
 
 
