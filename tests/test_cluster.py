@@ -8,6 +8,8 @@ kept. Every claim of equal results compares the saved weights.
 Processes are started in their own session and every descendant (torchrun starts its workers in
 sessions of their own) is killed when a test ends, however it ends.
 """
+import contextlib
+import io
 import os
 import random
 import re
@@ -31,9 +33,10 @@ from run_poseformer import main
 ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = [sys.executable, '-m', 'torch.distributed.run']
 EPOCHS = 3
-# A tiny model on the CPU: an epoch is 36 steps of a global batch of 64 (about a second).
+# A tiny model on the CPU: an epoch is 36 steps of a global batch of 64 (about a second). No stochastic
+# depth: its random masks depend on how the batch is split, so one process could not match two.
 TINY = ['--device', 'cpu', '-str', 'S1', '-ste', 'S9', '-f', '3', '--embed-dim-ratio', '8',
-        '--depth', '1', '--num-heads', '2', '-b', '64', '-lr', '0.002', '--threads', '1', '--no-eval',
+        '--depth', '1', '--num-heads', '2', '--drop-path', '0', '-b', '64', '-lr', '0.002', '--threads', '1', '--no-eval',
         '--checkpoint-frequency', '100', '-e', str(EPOCHS)]
 TINY_1_EPOCH = TINY[:-1] + ['1']
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', CI='1', PYTHONUNBUFFERED='1')
@@ -57,7 +60,7 @@ def readme_torchrun_lines():
     return lines
 
 
-def launch_command(line, tmp, checkpoint, data_dir, **variables):
+def launch_command(line, checkpoint, data_dir, **variables):
     """A README torchrun line as this test runs it: variables set, the training flags replaced by TINY."""
     tokens = shlex.split(string.Template(line).substitute(variables))
     script = tokens.index('run_poseformer.py')
@@ -194,14 +197,41 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def single(data_dir, tmp_path_factory):
-    """One uninterrupted process (in this process): {drop path: its last_epoch.bin weights}."""
-    root = tmp_path_factory.mktemp('single')
-    results = {}
-    for drop_path in ('0.1', '0'):
-        folder = root / f'drop{drop_path}'
-        assert main(['--data-dir', str(data_dir), '-c', str(folder), '--drop-path', drop_path] + TINY) == 0
-        results[drop_path] = weights(folder / 'last_epoch.bin')
-    return results
+    """One uninterrupted process (in this process): (the path of its last_epoch.bin, its output)."""
+    folder = tmp_path_factory.mktemp('single')
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(['--data-dir', str(data_dir), '-c', str(folder)] + TINY) == 0
+    return folder / 'last_epoch.bin', out.getvalue()
+
+
+@pytest.fixture(scope='module')
+def two_nodes(data_dir, tmp_path_factory):
+    """The README's two-machine lines run as two torchrun launchers here, one process each, uninterrupted.
+
+    Returns (path of last_epoch.bin, [(exit status, output) of each launcher]).
+    """
+    folder = tmp_path_factory.mktemp('two_nodes')
+    lines = [line for line in readme_torchrun_lines() if '--node-rank' in line]
+    port = free_port()
+    started = []
+    try:
+        for line in lines:
+            started.append(start(launch_command(line, folder, data_dir, GPUS_PER_NODE=1, RDZV_HOST='127.0.0.1',
+                                                RDZV_PORT=port)))
+        results = [finish(process) for process in started]
+    finally:
+        kill_all(started)
+    return folder / 'last_epoch.bin', results
+
+
+def test_mpjpe(output):
+    """The final evaluation's frame-weighted MPJPE (mm) printed in a run's output."""
+    return float(re.search(r'Protocol #1   \(MPJPE\) frame-weighted average \(all test frames\): ([\d.]+) mm',
+                           output).group(1))
+
+
+test_mpjpe.__test__ = False
 
 
 # ------------------------------------------------------------------ -r auto (in this process)
@@ -251,63 +281,60 @@ def test_auto_resume_refuses_a_file_without_recorded_settings_and_a_folder_witho
 
 # ------------------------------------------------------------------ the fault tests
 
-def test_elastic_restart_after_a_worker_is_killed_mid_epoch_ends_with_the_uninterrupted_weights(data_dir, tmp_path):
+def test_elastic_restart_after_a_worker_is_killed_mid_epoch_ends_with_the_uninterrupted_weights(data_dir, tmp_path,
+                                                                                                two_nodes):
     line = next(line for line in readme_torchrun_lines() if '--standalone' in line)
-    run = lambda folder: start(launch_command(line, tmp_path, folder, data_dir, GPUS_PER_NODE=2))  # noqa: E731
-    started = []
+    folder = tmp_path / 'ckpt'
+    last = folder / 'last_epoch.bin'
+    faulty = start(launch_command(line, folder, data_dir, GPUS_PER_NODE=2))
     try:
-        reference = run(tmp_path / 'reference')
-        started.append(reference)
-        faulty = run(tmp_path / 'faulty')
-        started.append(faulty)
-        last = tmp_path / 'faulty' / 'last_epoch.bin'
         wait_until(last.exists, [faulty], 'the first checkpoint')
-        victim = worker_with_rank(faulty, 0)       # rank 0: it holds the folder lock and writes the checkpoints
         killed_at = load_checkpoint(last)['epoch']
+        victim = worker_with_rank(faulty, 0)       # rank 0: it holds the folder lock and writes the checkpoints
         os.kill(victim, signal.SIGKILL)            # the next epoch is under way (an epoch takes about a second)
         rc, out = finish(faulty)
-        assert rc == 0, out[-4000:]
-        rc, reference_out = finish(reference)
-        assert rc == 0, reference_out[-4000:]
     finally:
-        kill_all(started)
+        kill_all([faulty])
+    assert rc == 0, out[-4000:]
     assert killed_at < EPOCHS
     # torchrun saw the killed process, restarted both, and they continued from the last complete checkpoint
     assert 'exitcode: -9' in out, out[-4000:]
     resumed = re.findall(r'Resuming from last_epoch.bin at epoch (\d+)', out)
-    assert resumed and int(resumed[0]) >= killed_at, out[-4000:]
-    assert 'Resuming' not in reference_out
-    assert_bitwise_equal(weights(tmp_path / 'faulty' / 'last_epoch.bin'),
-                         weights(tmp_path / 'reference' / 'last_epoch.bin'))
-    assert folder_is_clean(tmp_path / 'faulty')
+    assert resumed and int(resumed[0]) == killed_at, out[-4000:]
+    assert folder_is_clean(folder)
+    # The uninterrupted reference: the same two ranks, one per launcher (gloo adds the two halves of
+    # each gradient the same way whichever machine a rank is on).
+    reference, results = two_nodes
+    assert all(rc == 0 for rc, _ in results), results
+    assert_bitwise_equal(weights(last), weights(reference))
 
 
-def test_two_torchrun_nodes_train_as_one_process_with_the_same_global_batch(data_dir, tmp_path, single):
-    lines = [line for line in readme_torchrun_lines() if '--node-rank' in line]
-    port = free_port()
-    folder = tmp_path / 'two_nodes'
-    started = []
-    try:
-        for line in lines:
-            command = launch_command(line, tmp_path, folder, data_dir, GPUS_PER_NODE=1, RDZV_HOST='127.0.0.1',
-                                     RDZV_PORT=port) + ['--drop-path', '0']
-            started.append(start(command))
-        results = [finish(process) for process in started]
-    finally:
-        kill_all(started)
+def test_two_torchrun_nodes_train_as_one_process_with_the_same_global_batch(two_nodes, single):
+    reference, results = two_nodes
     for rc, out in results:
         assert rc == 0, out[-4000:]
     printed = ''.join(out for _, out in results)
     assert printed.count(f'[{EPOCHS}] time') == 1 and printed.count('Evaluating') == 1   # global rank 0 only
-    two, one = weights(folder / 'last_epoch.bin'), single['0']
+    single_path, single_out = single
+    two, one = weights(reference), weights(single_path)
     differences = {key: (two[key] - one[key]).abs().max().item() for key in one}
-    worst = max(differences, key=differences.get)
-    print(f'two nodes vs one process: max |difference| {differences[worst]:.3g} ({worst})')
-    # Summation order: each process sums the gradient of its half of the batch, gloo adds the halves;
-    # float rounding then differs in the last bits, which AdamW's division by sqrt(v) amplifies for
-    # near-zero gradients (the query/key projections early on). The weights stay within 1e-4.
-    assert differences[worst] < 1e-4
-    assert any(value > 0 for value in differences.values())      # two nodes really ran (not a copy)
+    assert any(value > 0 for value in differences.values())      # two processes really ran (not a copy)
+    # Two processes sum the gradient of their half batch each and gloo adds the halves; one process
+    # sums the whole batch: the same numbers in another order, so float32 rounding differs in the last
+    # bits. Where a gradient is exactly zero in exact arithmetic, only that rounding noise is left,
+    # and AdamW (a step of about lr whatever the gradient's size) turns it into visible steps: the
+    # weighted mean's bias (a constant the head's LayerNorm removes), the attention key biases
+    # (softmax ignores them), and the temporal query/key weights (3 frames: nearly uniform attention).
+    # The first two change no prediction; the last do, a little: the test errors are compared too.
+    noisy = {key for key in one if key == 'module.weighted_mean.bias' or '.attn.qkv.' in key}
+    worst_noisy = max(differences[key] for key in noisy)
+    worst = max(value for key, value in differences.items() if key not in noisy)
+    mpjpe_two = test_mpjpe([out for _, out in results if 'Evaluating' in out][0])
+    mpjpe_one = test_mpjpe(single_out)
+    print(f'two nodes vs one process: max |weight difference| {worst:.3g} ({worst_noisy:.3g} for the q/k and '
+          f'zero-gradient ones); test MPJPE {mpjpe_two:.4f} vs {mpjpe_one:.4f} mm')
+    assert worst < 1e-5 and worst_noisy < 0.1
+    assert abs(mpjpe_two - mpjpe_one) < 0.01       # mm
 
 
 def test_sigterm_at_random_moments_then_auto_resume_ends_with_the_uninterrupted_weights(data_dir, tmp_path, single):
@@ -341,4 +368,4 @@ def test_sigterm_at_random_moments_then_auto_resume_ends_with_the_uninterrupted_
     assert rc == 0, out[-3000:]
     print('SIGTERM (delay s, status, last_epoch.bin epoch):', stopped)
     assert any(rc == 143 for _, rc, _ in stopped)
-    assert_bitwise_equal(weights(folder / 'last_epoch.bin'), single['0.1'])
+    assert_bitwise_equal(weights(folder / 'last_epoch.bin'), weights(single[0]))
