@@ -35,8 +35,8 @@ TORCHRUN = [sys.executable, '-m', 'torch.distributed.run']
 EPOCHS = 3
 # A tiny model on the CPU: an epoch is 36 steps of a global batch of 64 (about a second). No stochastic
 # depth: its random masks depend on how the batch is split, so one process could not match two.
-TINY = ['--device', 'cpu', '-str', 'S1', '-ste', 'S9', '-f', '3', '--embed-dim-ratio', '8',
-        '--depth', '1', '--num-heads', '2', '--drop-path', '0', '-b', '64', '-lr', '0.002', '--threads', '1', '--no-eval',
+TINY = ['--device', 'cpu', '-str', 'S1', '-ste', 'S9', '-f', '3', '--embed-dim-ratio', '8', '--depth', '1',
+        '--num-heads', '2', '--drop-path', '0', '-b', '64', '-lr', '0.002', '--threads', '1', '--no-eval',
         '--checkpoint-frequency', '100', '-e', str(EPOCHS)]
 TINY_1_EPOCH = TINY[:-1] + ['1']
 ENV = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', CI='1', PYTHONUNBUFFERED='1')
