@@ -291,6 +291,7 @@ def test_elastic_restart_after_a_worker_is_killed_mid_epoch_ends_with_the_uninte
         wait_until(last.exists, [faulty], 'the first checkpoint')
         killed_at = load_checkpoint(last)['epoch']
         victim = worker_with_rank(faulty, 0)       # rank 0: it holds the folder lock and writes the checkpoints
+        assert victim is not None
         os.kill(victim, signal.SIGKILL)            # the next epoch is under way (an epoch takes about a second)
         rc, out = finish(faulty)
     finally:
