@@ -3,6 +3,7 @@
     python run_poseformer.py -k cpn_ft_h36m_dbb -f 81                       # train
     python run_poseformer.py -k cpn_ft_h36m_dbb -c checkpoint --evaluate detected81f.bin
     torchrun --nproc_per_node 2 run_poseformer.py ...                       # several GPUs / processes
+    torchrun ... run_poseformer.py ... -c ckpt -r auto                      # restartable (README: cluster)
 
 `main(argv)` is importable and returns the exit status; user errors print ``error: ...`` and
 return 2 without a traceback. This file wires flags (`cli.arguments`) to the library (`common`):
@@ -45,8 +46,8 @@ class RunPhase:
         if self.name == 'train':
             last = Path(self.checkpoint_dir) / 'last_epoch.bin'
             if last.is_file():
-                return (f'checkpoints written so far are complete (writes are atomic); -r last_epoch.bin continues '
-                        f'from the last finished epoch ({last})')
+                return (f'checkpoints written so far are complete (writes are atomic); -r last_epoch.bin (or the '
+                        f'same command with -r auto) continues from the last finished epoch ({last})')
             return 'no epoch had finished, so no checkpoint was written'
         if self.name == 'after-train':
             return ('training had finished and its checkpoints are complete; the final evaluation was cut short '
@@ -59,7 +60,7 @@ def run(args, phase=None):
 
     from cli import arguments as cli_args
     from common.data.sources import load_bundle
-    from common.distributed import setup_distributed, teardown_distributed
+    from common.distributed import broadcast_from_main, setup_distributed, teardown_distributed
     from common.evaluation import evaluate
     from common.experiment_log import NullLog, open_tensorboard_log
     from common.io.checkpoint import load_checkpoint
@@ -71,7 +72,8 @@ def run(args, phase=None):
     from common.numerics import prepare_numerics
     from common.progress import progress_wanted
     from common.report import format_report, write_results_json
-    from common.training import check_epochs_left, make_optimizer, new_state, state_from_checkpoint, train
+    from common.training import (LAST_CHECKPOINT, check_epochs_left, latest_checkpoint, make_optimizer, new_state,
+                                 state_from_checkpoint, train)
 
     phase = phase or RunPhase()
     check_outputs(args)
@@ -96,13 +98,27 @@ def run(args, phase=None):
         if args.tensorboard and context.is_main:
             experiment_log = open_tensorboard_log(args.tensorboard)
             held.callback(experiment_log.close)
+        auto_resume = args.resume == cli_args.AUTO_RESUME
+        checkpoint_file = args.evaluate or args.resume
+        if auto_resume:     # rank 0 decides (its folder, under its lock); the other ranks follow it
+            checkpoint_file = LAST_CHECKPOINT if context.is_main and latest_checkpoint(args.checkpoint) else ''
         if not evaluate_only and context.is_main:
             # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
-            resume_path = resolve_checkpoint_path(args.checkpoint, args.resume) if args.resume else None
+            resume_path = resolve_checkpoint_path(args.checkpoint, checkpoint_file) if checkpoint_file else None
             held.enter_context(claim_checkpoint_folder(args.checkpoint, resume_from=resume_path,
                                                        overwrite=args.overwrite))
-        checkpoint_file = args.evaluate or args.resume
-        checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file)) if checkpoint_file else None
+        checkpoint = None
+        if checkpoint_file and context.is_main:
+            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
+            if auto_resume:
+                check_same_run(args, checkpoint)
+        if auto_resume:
+            checkpoint_file = broadcast_from_main(checkpoint_file, context)
+            if context.is_main:
+                log(f'-r auto: resuming from {Path(args.checkpoint) / checkpoint_file}' if checkpoint_file else
+                    f'-r auto: no {LAST_CHECKPOINT} in {args.checkpoint}: starting a fresh run')
+        if checkpoint_file and checkpoint is None:
+            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
 
         rendering_only = evaluate_only and args.render     # then the rendered sequence is all the data needed
         if rendering_only:
@@ -128,8 +144,11 @@ def run(args, phase=None):
             config = cli_args.train_config(args, device, progress)
             torch.manual_seed(args.seed)
             optimizer = make_optimizer(model, args.learning_rate, device)
-            state = state_from_checkpoint(checkpoint, optimizer, args.seed) if checkpoint else new_state(config)
-            check_epochs_left(state, config)
+            state = (state_from_checkpoint(checkpoint, optimizer, args.seed, context) if checkpoint
+                     else new_state(config))
+            finished = auto_resume and state.epoch == config.epochs     # e.g. requeued during the final evaluation
+            if not finished:
+                check_epochs_left(state, config)
             if checkpoint:
                 log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
             on_epoch_end = None
@@ -142,15 +161,19 @@ def run(args, phase=None):
                         else 'are both training and test subjects')
                 log(f'note: {", ".join(both)} {what} (-str / -ste): the test errors include frames the model '
                     'trained on')
-            processes = '1 process' if context.world_size == 1 else f'{context.world_size} processes (torchrun)'
-            log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} ({processes}, '
-                f'batch {args.batch_size}, lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
-            log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
-                + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
-                + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
-            phase.name, phase.checkpoint_dir = 'train', args.checkpoint
-            train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
-                  on_epoch_end=on_epoch_end, experiment_log=experiment_log)
+            if finished:
+                log(f'-r auto: the run in {args.checkpoint} has trained all {args.epochs} epochs; evaluating it')
+            else:
+                processes = '1 process' if context.world_size == 1 else f'{context.world_size} processes (torchrun)'
+                log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} ({processes}, '
+                    f'batch {args.batch_size}, lr {state.lr:g}, lrd {args.lr_decay}, '
+                    f'augmentation {args.data_augmentation})')
+                log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
+                    + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
+                    + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
+                phase.name, phase.checkpoint_dir = 'train', args.checkpoint
+                train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
+                      on_epoch_end=on_epoch_end, experiment_log=experiment_log)
             phase.name = 'after-train'
 
         if not context.is_main:
@@ -223,6 +246,27 @@ def memory_hint(args, started):
     if last.is_file() and (args.resume or last.stat().st_mtime >= started - 1):    # 1 s: coarse file times
         return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {LAST_CHECKPOINT}'
     return f'{hint}; this run had written no checkpoint yet'
+
+
+def check_same_run(args, checkpoint):
+    """-r auto continues only the run these flags describe: a UserError names every setting that differs."""
+    from cli.arguments import FLAG_NAMES, training_settings
+    from common.training import LAST_CHECKPOINT, settings_differences
+    path = Path(args.checkpoint) / LAST_CHECKPOINT
+    differences = settings_differences(checkpoint, training_settings(args))
+    if differences is None:
+        raise UserError(f'auto: {path} does not record the settings of its run (it was written by the official code '
+                        f'or an older version), so it cannot be checked against this command; continue it by name '
+                        f'with -r {LAST_CHECKPOINT}, or choose another checkpoint folder', setting='resume')
+    if differences:
+        shown = '; '.join(f'{FLAG_NAMES.get(name, name)} {_shown(recorded)} there, {_shown(given)} here'
+                          for name, recorded, given in differences)
+        raise UserError(f'auto: {path} belongs to a run with other settings ({shown}); give that run\'s settings '
+                        'to continue it, or choose another checkpoint folder (-c)', setting='resume')
+
+
+def _shown(value):
+    return 'unset' if value is None else str(value) if not isinstance(value, str) else (value or "''")
 
 
 def resolve_device(name):

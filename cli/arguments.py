@@ -22,6 +22,18 @@ MAX_SEED = 2 ** 32 - 1           # numpy's RandomState (the official sampler) ta
 MODEL_FLAGS = {'number_of_frames': 'num_frame', 'embed_dim_ratio': 'embed_dim_ratio', 'depth': 'depth',
                'num_heads': 'num_heads', 'causal': 'causal'}
 MODEL_DEFAULTS = {'number_of_frames': 81, 'embed_dim_ratio': 32, 'depth': 4, 'num_heads': 8, 'causal': False}
+AUTO_RESUME = 'auto'      # -r auto: continue the run in -c if there is one (see run_poseformer.py)
+
+# The flags that decide what a training computes (data, model, optimisation, seeds, numerics): recorded in
+# every checkpoint (`training_settings`) so that `-r auto` can refuse to continue a run made with other
+# ones. Not among them: where things are (-c, --data-dir, outputs), the device and thread count, how
+# long (-e: a longer run continues a shorter one), which epochs are kept (--checkpoint-frequency), what is
+# printed or drawn, and how evaluation is batched.
+TRAINING_SETTINGS = (
+    'dataset', 'keypoints', 'subjects_train', 'subjects_test', 'actions', 'subset', 'downsample', 'synthetic_seed',
+    'number_of_frames', 'causal', 'embed_dim_ratio', 'depth', 'num_heads', 'drop_path', 'model_dropout',
+    'batch_size', 'learning_rate', 'lr_decay', 'data_augmentation', 'test_time_augmentation', 'no_eval',
+    'eval_train', 'seed', 'amp', 'tf32', 'deterministic')
 
 
 def build_parser():
@@ -49,7 +61,9 @@ def build_parser():
                          help='(ours) replace the training checkpoints of an earlier run in -c (otherwise such a '
                               'folder is refused unless -r resumes from it)')
     general.add_argument('-r', '--resume', default='', metavar='FILENAME',
-                         help='checkpoint to resume (file name inside -c, or a path)')
+                         help='checkpoint to resume (file name inside -c, or a path); auto (ours): continue from '
+                              'last_epoch.bin in -c when there is one (a run with other settings is refused), '
+                              'else start afresh: one command for a first start, a restart and a requeue')
     general.add_argument('--evaluate', default='', metavar='FILENAME',
                          help='checkpoint to evaluate (file name inside -c, or a path)')
     general.add_argument('--render', action='store_true', help='render a video of one sequence (see --viz-*)')
@@ -199,6 +213,9 @@ def validate(args):
         raise UserError(f'-d {args.dataset}: unknown dataset; choose one of {", ".join(DATASETS)}')
     if args.resume and args.evaluate:
         raise UserError('-r/--resume and --evaluate cannot be used together: resume trains, --evaluate only evaluates')
+    if args.resume == AUTO_RESUME and args.overwrite:
+        raise UserError('-r auto and --overwrite cannot be used together: auto continues the run whose checkpoints '
+                        'are in -c, --overwrite replaces them')
     if args.export_training_curves and args.no_eval:
         raise UserError('--export-training-curves needs the per-epoch evaluation: drop --no-eval')
     if args.number_of_frames is not None and (args.number_of_frames < 1 or args.number_of_frames % 2 == 0):
@@ -288,6 +305,11 @@ def model_request(args, num_joints):
                        drop_rate=args.model_dropout, drop_path_rate=args.drop_path, causal=args.causal)
 
 
+def training_settings(args):
+    """The run's `TRAINING_SETTINGS` as plain data ({argparse dest: value}), kept in its checkpoints."""
+    return {name: getattr(args, name) for name in TRAINING_SETTINGS}
+
+
 def eval_options(args, device, progress=False):
     """The `EvalOptions` of the parsed flags."""
     from common.evaluation import EvalOptions
@@ -303,7 +325,7 @@ def train_config(args, device, progress=False):
                        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
                        eval_train=args.eval_train, seed=args.seed, amp=args.amp, tf32=args.tf32,
                        deterministic=args.deterministic, compile=args.compile,
-                       validation=eval_options(args, device, progress))
+                       validation=eval_options(args, device, progress), settings=training_settings(args))
 
 
 def render_config(args):

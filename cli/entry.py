@@ -9,6 +9,9 @@
   SIGINT); files are written atomically, so what was written before is complete. ``interrupted_note``
   is a text or a function returning one when the interrupt arrives (what is true depends on how far
   the program got).
+- SIGTERM (a scheduler pre-empting the job, torchrun stopping its workers) -> the same unwinding
+  (`common.termination`: the signal raises `Terminated` while ``body`` runs), ``terminated: <note>`` on
+  stderr, exit status 143 (128 + SIGTERM, what a shell reports for a process ended by SIGTERM).
 - OSError that reaches the top (a disk that fills up, a folder that vanished or turned read-only
   while the program ran) -> ``error: cannot write/read <file>: <reason>``, exit status 1; the
   atomic writer has left the previous version of the file in place.
@@ -21,6 +24,7 @@ import re
 import sys
 
 from common.errors import UserError
+from common.termination import EXIT_TERMINATED, Terminated, raising_on_sigterm
 
 EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
@@ -35,8 +39,12 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
     lower (and what was kept) when the program runs out of memory.
     """
     try:
-        status = body()
+        with raising_on_sigterm():
+            status = body()
         return 0 if status is None else int(status)
+    except Terminated:
+        print(f'terminated (SIGTERM): {interrupted_note}', file=sys.stderr, flush=True)
+        return EXIT_TERMINATED
     except UserError as exc:
         print(f'error: {exc.describe(setting_names)}', file=sys.stderr, flush=True)
         return EXIT_USER_ERROR

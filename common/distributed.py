@@ -1,8 +1,10 @@
-"""Several training processes (torchrun): who am I, which device is mine, and summing across ranks.
+"""Several training processes (torchrun): who am I, which device is mine, and sums, gathers and
+broadcasts across ranks.
 
 torchrun starts one process per device and tells each its place through the environment
 (``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``). A process on CUDA takes the GPU
-``cuda:LOCAL_RANK`` and talks over NCCL; on the CPU every process talks over gloo. Without
+``cuda:LOCAL_RANK`` (its index among the processes of its own machine: with several machines,
+``RANK`` counts over all of them) and talks over NCCL; on the CPU every process talks over gloo. Without
 torchrun (``WORLD_SIZE`` unset or 1) nothing is initialised and the context is rank 0 of 1.
 """
 import os
@@ -49,7 +51,14 @@ def setup_distributed(device):
                             f'or train the processes on the CPU', setting='device')
         device = torch.device('cuda', local_rank)
         torch.cuda.set_device(device)
-    dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo')
+    # torchrun keeps one key-value store for all its restarts (--max-restarts): with the plain env://
+    # start, a restarted process group would read the keys its killed predecessor wrote there (gloo's
+    # addresses) and connect to dead processes. Each attempt (TORCHELASTIC_RESTART_COUNT) gets keys of its own.
+    store, rank, world_size = next(dist.rendezvous('env://'))
+    attempt = os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')
+    dist.init_process_group(backend='nccl' if device.type == 'cuda' else 'gloo',
+                            store=dist.PrefixStore(f'poseformer/attempt_{attempt}', store), rank=rank,
+                            world_size=world_size)
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
 
 
@@ -58,6 +67,29 @@ def teardown_distributed(context):
     if context.world_size > 1:
         import torch.distributed as dist
         dist.destroy_process_group()
+
+
+def broadcast_from_main(value, context):
+    """Rank 0's `value` (any picklable object) on every process; a single process returns it unchanged."""
+    if context.world_size <= 1:
+        return value
+    import torch.distributed as dist
+    box = [value if context.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather_on_main(value, context):
+    """Every rank's `value` (picklable), as a list indexed by rank, on rank 0; None on the others.
+
+    A single process gets ``[value]``.
+    """
+    if context.world_size <= 1:
+        return [value]
+    import torch.distributed as dist
+    gathered = [None] * context.world_size if context.is_main else None
+    dist.gather_object(value, gathered, dst=0)
+    return gathered
 
 
 def sum_over_ranks(values, context):

@@ -14,9 +14,12 @@ Checkpoints (main process, after each epoch): ``best_epoch.bin`` when the valida
 improves, ``epoch_N.bin`` every ``checkpoint_frequency`` epochs (the official files) and
 ``last_epoch.bin`` every epoch, so the latest state is never lost. All are written atomically.
 Resuming from any of them restores weights, optimizer, epoch, lr, the loss history and every RNG
-state (sampler, torch, numpy, python), so a run stopped after epoch k and resumed ends bitwise
+state (sampler, torch, numpy, python; with several processes each rank's own, gathered by rank 0),
+so a run stopped after epoch k and resumed ends bitwise
 equal to the uninterrupted run on the CPU, and on CUDA with ``deterministic`` (see
-`common.numerics`). Holding the checkpoint folder for one run is the caller's job
+`common.numerics`). Each file also records the run's settings (``TrainConfig.settings``, plain data
+chosen by the caller) so that a caller can tell whether a folder's run is the one it would
+continue (`settings_differences`, `latest_checkpoint`). Holding the checkpoint folder for one run is the caller's job
 (`common.io.run_lock.claim_checkpoint_folder`).
 
 Divergence: the epoch's summed loss (read once per epoch anyway) and the weights are checked
@@ -38,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from common.distributed import DistributedContext, sum_over_ranks
+from common.distributed import DistributedContext, gather_on_main, sum_over_ranks
 from common.errors import UserError
 from common.evaluation import EvalOptions, evaluate
 from common.io.checkpoint import save_checkpoint
@@ -61,7 +64,9 @@ class TrainConfig:
     size; its device comes from the run); ``eval_train``: also evaluate the training set without
     TTA (the official ``3d_eval`` column). ``amp``: bf16 autocast (`common.numerics.amp_stages`);
     ``tf32``: TF32 matmuls on CUDA; ``deterministic``: bitwise repeatable on CUDA too (slower);
-    ``compile``: `torch.compile` the step's forward + loss (+ backward).
+    ``compile``: `torch.compile` the step's forward + loss (+ backward). ``settings``: plain data
+    ({name: value}) describing the run, recorded in every checkpoint (``extra['settings']``) and
+    compared by `settings_differences`; it changes nothing in the training itself.
     """
     epochs: int
     batch_size: int = 512
@@ -78,6 +83,7 @@ class TrainConfig:
     deterministic: bool = False
     compile: bool = False
     validation: EvalOptions = field(default_factory=EvalOptions)
+    settings: dict = field(default_factory=dict, hash=False)
 
 
 @dataclass
@@ -96,9 +102,12 @@ def new_state(config):
                          history={'train': [], 'valid': [], 'train_eval': []}, best_valid=float('inf'))
 
 
-def state_from_checkpoint(checkpoint, optimizer, seed):
+def state_from_checkpoint(checkpoint, optimizer, seed, context=DistributedContext()):
     """Restore the training state (and RNGs, optimizer) from a checkpoint.
 
+    A file written by a run of as many processes as `context`'s carries each rank's RNG states
+    (``extra['rank_rng_states']``): this process takes its own rank's, so that its random draws
+    (stochastic depth) continue as in the uninterrupted run; otherwise every rank takes rank 0's.
     Our files carry every RNG state (`rng_state`, used first) and, for the official script, the
     sampler's RandomState (`random_state`); a release file carries only the latter, which is then
     used as the official script does; otherwise the sampler starts from `seed`. The file's ``extra['best_valid']`` is in mm (see `_checkpoint_extra`).
@@ -107,7 +116,10 @@ def state_from_checkpoint(checkpoint, optimizer, seed):
     if 'optimizer' in checkpoint:
         optimizer.load_state_dict(checkpoint['optimizer'])
     extra = checkpoint.get('extra', {}) or {}
-    if checkpoint.get('rng_state') is not None:
+    per_rank = extra.get('rank_rng_states')
+    if per_rank and len(per_rank) == context.world_size:
+        restore_rng_state(per_rank[context.rank], sampler)
+    elif checkpoint.get('rng_state') is not None:
         restore_rng_state(checkpoint['rng_state'], sampler)
     elif isinstance(checkpoint.get('random_state'), np.random.RandomState):
         sampler.set_state(checkpoint['random_state'].get_state())
@@ -253,14 +265,20 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
             group['lr'] *= config.lr_decay
         state.epoch += 1
 
+        # Every rank's generators (they drift apart: each draws for its own slice of the batches).
+        rank_rng = gather_on_main(capture_rng_state(state.sampler), context) if context.world_size > 1 else None
         if context.is_main:
             layouts = bundle.layout_names                   # stored so that other data is refused later
-            if valid_mm is not None and valid_mm / MM_PER_M < state.best_valid:
+            improved = valid_mm is not None and valid_mm / MM_PER_M < state.best_valid
+            if improved:
                 state.best_valid = valid_mm / MM_PER_M
-                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state, layouts)
+            extra = _checkpoint_extra(state, config, rank_rng)
+            if improved:
+                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state, extra, layouts)
             if state.epoch % config.checkpoint_frequency == 0:
-                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state, layouts)
-            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state, layouts)
+                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state, extra,
+                                  layouts)
+            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state, extra, layouts)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
@@ -309,12 +327,36 @@ def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
     return line
 
 
-def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, layouts=None):
+def latest_checkpoint(checkpoint_dir):
+    """The path of `checkpoint_dir`'s ``last_epoch.bin`` (the latest state of its run), or None without one."""
+    path = os.path.join(checkpoint_dir, LAST_CHECKPOINT)
+    return path if os.path.isfile(path) else None
+
+
+def settings_differences(checkpoint, settings):
+    """The names of `settings` (a TrainConfig's) whose value differs from the checkpoint's recorded ones.
+
+    Returns a list of ``(name, recorded value, given value)``, empty when the run that wrote the file
+    had the same settings; None when the file records none (written by the official code or before
+    settings were recorded). A name missing on one side counts as None there.
+    """
+    recorded = (checkpoint.get('extra') or {}).get('settings')
+    if not recorded:
+        return None
+    return [(name, recorded.get(name), settings.get(name)) for name in sorted(set(recorded) | set(settings))
+            if recorded.get(name) != settings.get(name)]
+
+
+def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, extra, layouts=None):
     save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
                     optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
-                    random_state=state.sampler, extra=_checkpoint_extra(state), layouts=layouts)
+                    random_state=state.sampler, extra=extra, layouts=layouts)
 
 
-def _checkpoint_extra(state):
-    """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm."""
-    return {'history': state.history, 'best_valid': state.best_valid * MM_PER_M}
+def _checkpoint_extra(state, config, rank_rng_states=None):
+    """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm; the
+    run's settings; with several processes, each rank's RNG states (a list indexed by rank)."""
+    extra = {'history': state.history, 'best_valid': state.best_valid * MM_PER_M, 'settings': dict(config.settings)}
+    if rank_rng_states is not None:
+        extra['rank_rng_states'] = rank_rng_states
+    return extra

@@ -293,6 +293,15 @@ def test_sigkill_during_a_checkpoint_write_loses_nothing_and_the_next_run_cleans
     assert load_checkpoint(folder / 'last_epoch.bin')['epoch'] == 1
 
 
+def test_sigterm_during_a_checkpoint_write_exits_143_keeping_the_previous_checkpoint(data_dir, tmp_path):
+    # pre-emption (issue 20): the file being written is abandoned, the lock released, a requeueable status
+    child, _, err, folder = signal_during_a_checkpoint_write(data_dir, tmp_path, signal.SIGTERM)
+    assert child.returncode == 143, err
+    assert err.startswith('terminated (SIGTERM):') and 'Traceback' not in err
+    assert sorted(os.listdir(folder)) == ['last_epoch.bin']       # no temporary file, no lock file
+    assert load_checkpoint(folder / 'last_epoch.bin')['epoch'] == 1
+
+
 def test_ctrl_c_during_a_checkpoint_write_exits_130_without_a_traceback(data_dir, tmp_path):
     child, _, err, folder = signal_during_a_checkpoint_write(data_dir, tmp_path, signal.SIGINT)
     assert child.returncode == 130, err

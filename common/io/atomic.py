@@ -7,9 +7,10 @@ temporary file gets the usual permissions (0666 minus the umask), not mkstemp's 
 
 Ctrl-C: a KeyboardInterrupt that arrives while a writer runs C++ code (``torch.save`` calls the
 file's ``write`` from C++, which reports the interrupt as a ``RuntimeError``) is raised again as
-KeyboardInterrupt, so programs exit with their Ctrl-C status; a failed write hidden that way (disk
+KeyboardInterrupt (of the same kind: SIGTERM's `common.termination.Terminated` stays one), so
+programs exit with their Ctrl-C (or SIGTERM) status; a failed write hidden that way (disk
 full) is raised again as its OSError. Creating and removing the temporary
-file are not cut in half by Ctrl-C (the interrupt is raised just after). Only SIGKILL or a power cut
+file are not cut in half by Ctrl-C or SIGTERM (the interrupt is raised just after). Only SIGKILL or a power cut
 can leave a temporary file: `remove_stale_temporaries` deletes those of a folder.
 """
 import os
@@ -19,6 +20,8 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from common.termination import Terminated, is_raising_handler
 
 TEMP_SUFFIX = '.tmp'
 
@@ -110,8 +113,9 @@ def _raise_underlying(exc):
         seen.add(id(exc))
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
-    if any(isinstance(e, KeyboardInterrupt) for e in chain):
-        raise KeyboardInterrupt from chain[0]
+    interrupts = [e for e in chain if isinstance(e, KeyboardInterrupt)]
+    if interrupts:
+        raise type(interrupts[0])() from chain[0]
     for e in chain:
         if isinstance(e, OSError):
             raise e from chain[0]
@@ -119,22 +123,28 @@ def _raise_underlying(exc):
 
 @contextmanager
 def _ctrl_c_deferred():
-    """Hold Ctrl-C back for a few statements that must run together; raise KeyboardInterrupt after them.
+    """Hold Ctrl-C and SIGTERM back for a few statements that must run together; raise after them.
 
-    Only in the main thread with Python's default SIGINT handler in place (elsewhere: no effect).
+    Only in the main thread, and only for a signal whose handler raises (Python's default SIGINT
+    handler; SIGTERM inside `common.termination.raising_on_sigterm`); elsewhere: no effect. The
+    first signal received is raised again, as its handler would have: KeyboardInterrupt or Terminated.
     """
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    held = [s for s in (signal.SIGINT, signal.SIGTERM) if is_raising_handler(s)]
+    received, previous = [], {}
+    for signum in held:
+        previous[signum] = signal.signal(signum, lambda signum, frame: received.append(signum))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in held:
+            signal.signal(signum, previous[signum])
     if received:
-        raise KeyboardInterrupt
+        if received[0] == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated()
 
 
 def _fsync_file(path):
