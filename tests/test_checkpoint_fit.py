@@ -18,22 +18,13 @@ from common.io.checkpoint import load_checkpoint, save_checkpoint
 from common.model.config import ModelConfig
 from common.model.poseformer import PoseTransformer
 from run_poseformer import main
+from tests.cli_fixtures import H36M_SELECTION as H36M, SMALL_MODEL as SMALL, one_error_line as error_lines
 from tests.checkpoint_fixtures import CONFIG, write_release_checkpoint
 from tests.fixtures_3dhp import write_3dhp_fixture
 from tests.h36m_fixtures import write_h36m_fixture
 from tests.humaneva_fixtures import write_humaneva_fixture
 from tools.export import main as export_main
 from tools.stream_demo import main as demo_main
-
-SMALL = ['-f', '9', '--embed-dim-ratio', '8', '--depth', '1', '--num-heads', '2', '-b', '64', '-lr', '0.002']
-H36M = ['-k', 'gt', '-str', 'S1', '-ste', 'S9', '-a', 'Walking']
-
-
-def error_lines(err):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert 'Traceback' not in err
-    assert len(lines) == 1 and lines[0].startswith('error: '), err
-    return lines[0]
 
 
 def small_model(num_joints=17, **settings):

@@ -24,6 +24,7 @@ from common.io.npz import load_npz
 from common.model.config import ModelConfig
 from common.model.poseformer import PoseTransformer
 from tests.video_fixtures import REPO, ScriptedDetector, walking_person, write_video
+from tests.cli_fixtures import one_error_line
 
 
 def _load(relative, name):
@@ -267,12 +268,6 @@ def run_tool(*args):
     result = subprocess.run([sys.executable, 'tools/video_to_3d.py', *map(str, args)], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=300)
     return result.returncode, result.stdout, result.stderr
-
-
-def one_error_line(stderr):
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith('error: ') and 'Traceback' not in stderr, stderr
-    return lines[0]
 
 
 def test_video_to_3d_bad_input_gives_one_error_line_and_writes_nothing(tmp_path, small_video, capsys):

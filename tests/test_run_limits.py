@@ -9,17 +9,8 @@ from common.io.checkpoint import load_checkpoint, save_checkpoint
 from common.io.npz import save_npz
 from common.model.poseformer import PoseTransformer
 from run_poseformer import main
+from tests.cli_fixtures import H36M_SELECTION as H36M, SMALL_MODEL as SMALL, one_error_line as error_lines
 from tests.h36m_fixtures import write_h36m_fixture
-
-SMALL = ['-f', '9', '--embed-dim-ratio', '8', '--depth', '1', '--num-heads', '2', '-b', '64', '-lr', '0.002']
-H36M = ['-k', 'gt', '-str', 'S1', '-ste', 'S9', '-a', 'Walking']
-
-
-def error_lines(err):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert 'Traceback' not in err
-    assert len(lines) == 1 and lines[0].startswith('error: '), err
-    return lines[0]
 
 
 def test_an_empty_3d_sequence_is_refused_at_load_by_name(tmp_path, capsys):
