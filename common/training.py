@@ -61,7 +61,8 @@ class TrainConfig:
     size; its device comes from the run); ``eval_train``: also evaluate the training set without
     TTA (the official ``3d_eval`` column). ``amp``: bf16 autocast (`common.numerics.amp_stages`);
     ``tf32``: TF32 matmuls on CUDA; ``deterministic``: bitwise repeatable on CUDA too (slower);
-    ``compile``: `torch.compile` the step's forward + loss (+ backward).
+    ``compile``: `torch.compile` the step's forward + loss (+ backward). ``provenance``: plain data
+    stored as ``extra['provenance']`` in every checkpoint (the program's command, seed and data).
     """
     epochs: int
     batch_size: int = 512
@@ -78,6 +79,7 @@ class TrainConfig:
     deterministic: bool = False
     compile: bool = False
     validation: EvalOptions = field(default_factory=EvalOptions)
+    provenance: dict = None    # plain data on how the run was made (command, seed, data), kept in checkpoints
 
 
 @dataclass
@@ -248,10 +250,11 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
         if context.is_main:
             if valid_mm is not None and valid_mm / MM_PER_M < state.best_valid:
                 state.best_valid = valid_mm / MM_PER_M
-                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state)
+                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state, config.provenance)
             if state.epoch % config.checkpoint_frequency == 0:
-                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state)
-            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state)
+                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state,
+                                  config.provenance)
+            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state, config.provenance)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
@@ -300,12 +303,16 @@ def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
     return line
 
 
-def _write_checkpoint(checkpoint_dir, name, model, optimizer, state):
+def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, provenance=None):
     save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
                     optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
-                    random_state=state.sampler, extra=_checkpoint_extra(state))
+                    random_state=state.sampler, extra=_checkpoint_extra(state, provenance))
 
 
-def _checkpoint_extra(state):
-    """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm."""
-    return {'history': state.history, 'best_valid': state.best_valid * MM_PER_M}
+def _checkpoint_extra(state, provenance=None):
+    """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm;
+    ``provenance`` (command, seed, data) when the run gave one."""
+    extra = {'history': state.history, 'best_valid': state.best_valid * MM_PER_M}
+    if provenance is not None:
+        extra['provenance'] = provenance
+    return extra
