@@ -7,6 +7,8 @@ never sees an argparse namespace, and errors it raises name a setting (an argpar
 `FLAG_NAMES` turns back into the flag the user typed.
 """
 import argparse
+import shlex
+import sys
 import math
 
 from cli.parser import ArgumentParser, flag_names
@@ -195,6 +197,8 @@ def unused_flags_given(args):
 def parse_args(argv=None):
     args = PARSER.parse_args(argv)
     validate(args)
+    # The command line as given (kept in training checkpoints: `provenance`).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
 
 
@@ -325,7 +329,19 @@ def train_config(args, device, progress=False):
                        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
                        eval_train=args.eval_train, seed=args.seed, amp=args.amp, tf32=args.tf32,
                        deterministic=args.deterministic, compile=args.compile,
-                       validation=eval_options(args, device, progress), settings=training_settings(args))
+                       validation=eval_options(args, device, progress), settings=training_settings(args),
+                       provenance=provenance(args))
+
+
+def provenance(args):
+    """How a training run's checkpoints were made, as plain data: the command, the seed and the data
+    (for the embedded dataset its generator version and seed, which fix its content)."""
+    data = {'dataset': args.dataset, 'keypoints': args.keypoints}
+    if args.dataset == 'synthetic':
+        from common.data.synthetic.dataset import GENERATOR_VERSION
+        data.update(synthetic_version=GENERATOR_VERSION, synthetic_seed=args.synthetic_seed)
+    return {'command': shlex.join(['python', 'run_poseformer.py', *getattr(args, 'argv', [])]),
+            'seed': args.seed, 'data': data}
 
 
 def render_config(args):

@@ -66,7 +66,8 @@ class TrainConfig:
     ``tf32``: TF32 matmuls on CUDA; ``deterministic``: bitwise repeatable on CUDA too (slower);
     ``compile``: `torch.compile` the step's forward + loss (+ backward). ``settings``: plain data
     ({name: value}) describing the run, recorded in every checkpoint (``extra['settings']``) and
-    compared by `settings_differences`; it changes nothing in the training itself.
+    compared by `settings_differences`; it changes nothing in the training itself. ``provenance``: plain data
+    stored as ``extra['provenance']`` in every checkpoint (the program's command, seed and data).
     """
     epochs: int
     batch_size: int = 512
@@ -84,6 +85,7 @@ class TrainConfig:
     compile: bool = False
     validation: EvalOptions = field(default_factory=EvalOptions)
     settings: dict = field(default_factory=dict, hash=False)
+    provenance: dict = field(default=None, hash=False)     # how the run was made (command, seed, data)
 
 
 @dataclass
@@ -355,8 +357,11 @@ def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, extra, layo
 
 def _checkpoint_extra(state, config, rank_rng_states=None):
     """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm; the
-    run's settings; with several processes, each rank's RNG states (a list indexed by rank)."""
+    run's settings and provenance (command, seed, data); with several processes, each rank's RNG states
+    (a list indexed by rank)."""
     extra = {'history': state.history, 'best_valid': state.best_valid * MM_PER_M, 'settings': dict(config.settings)}
+    if config.provenance is not None:
+        extra['provenance'] = config.provenance
     if rank_rng_states is not None:
         extra['rank_rng_states'] = rank_rng_states
     return extra

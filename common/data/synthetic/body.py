@@ -33,11 +33,36 @@ ADULT_SEGMENTS = {
 }
 
 
+# How much each segment varies between people (standard deviation, as a fraction of its length)
+# beyond the overall height, for the segments not in `SEGMENT_RANGES`.
+SEGMENT_SPREAD = 0.04
+# Segments drawn uniformly from a range (metres at height scale 1): where the hip, spine, neck,
+# shoulder and wrist joints sit differs a lot between people and even more between skeleton
+# conventions (Human3.6M's, CMU's, a detector's), so a model must read them from the 2D.
+SEGMENT_RANGES = {'hip_width': (0.10, 0.16), 'neck': (0.10, 0.19), 'head': (0.08, 0.13), 'shoulder': (0.13, 0.23),
+                  'upper_arm': (0.25, 0.30), 'forearm': (0.18, 0.26)}
+# Joint placement, same reasoning: ``spine_split`` the fraction of the trunk (root to thorax) below
+# the spine joint, ``hip_drop`` how far the hip joints sit below the root per unit sideways,
+# ``neck_lean`` how far forward the neck joint sits per unit up.
+PLACEMENT_RANGES = {'spine_split': (0.28, 0.52), 'hip_drop': (0.1, 1.2), 'neck_lean': (0.0, 0.5)}
+
+
 def make_body(rng, height_scale):
-    """Segment lengths (metres) of one subject: adult proportions times `height_scale`, each
-    segment varied by a few percent (left and right kept equal)."""
-    return {name: float(length * height_scale * (1.0 + np.clip(rng.normal(0, 0.03), -0.07, 0.07)))
-            for name, length in ADULT_SEGMENTS.items()}
+    """Segment lengths (metres) and joint placement of one person: adult proportions times
+    `height_scale`, segments varied by `SEGMENT_SPREAD` (at most 2.5 standard deviations) or drawn from
+    `SEGMENT_RANGES`, placements from `PLACEMENT_RANGES` (left and right kept equal)."""
+    out = {}
+    for name, length in ADULT_SEGMENTS.items():
+        if name in SEGMENT_RANGES:
+            out[name] = float(height_scale * rng.uniform(*SEGMENT_RANGES[name]))
+        else:
+            out[name] = float(length * height_scale
+                              * (1.0 + np.clip(rng.normal(0, SEGMENT_SPREAD), -2.5 * SEGMENT_SPREAD, 2.5 * SEGMENT_SPREAD)))
+    placement = {name: float(rng.uniform(*bounds)) for name, bounds in PLACEMENT_RANGES.items()}
+    trunk = out['spine_low'] + out['spine_up']
+    out['spine_low'], out['spine_up'] = trunk * placement['spine_split'], trunk * (1 - placement['spine_split'])
+    out['hip_drop'], out['neck_lean'] = placement['hip_drop'], placement['neck_lean']
+    return out
 
 
 def leg_length(body):
@@ -59,8 +84,9 @@ def forward_kinematics(body, P, root_xy, yaw_deg):
     P: dict of per-frame pose parameters (see `common.data.synthetic.pose`) in their final form
     (gait etc. already added); root_xy (N, 2); yaw_deg (N,) heading (0 = facing world +y,
     positive = turning left). The root height is chosen per frame so that the lowest point (any
-    joint, a heel or the seat) touches the floor (z = 0): standing and walking put a foot down,
-    sitting on the floor the seat.
+    joint, a heel or the seat) touches the floor (z = 0), or is ``P['lift']`` above it: standing
+    and walking put a foot down, sitting on the floor the seat, lying the back; a jump lifts all.
+    ``P['bpitch']`` / ``P['broll']`` tilt the whole posed body about the root.
     """
     X = np.zeros((len(yaw_deg), H36M_32.num_joints, 3))
     R_heading = rotation('z', yaw_deg)  # upright heading frame
@@ -69,7 +95,12 @@ def forward_kinematics(body, P, root_xy, yaw_deg):
     seat = rotate(R_pelvis, (0.0, -0.05, -0.11 * body['thigh'] / ADULT_SEGMENTS['thigh']))
     R_chest = _place_spine_and_head(X, body, P, R_pelvis)
     _place_arms(X, body, P, R_heading, R_chest)
-    _put_on_floor(X, [*heels, seat], root_xy)
+    contacts = [*heels, seat]
+    if np.any(P['bpitch']) or np.any(P['broll']):  # the whole body tilted about the root (lying, all fours)
+        R_tilt = R_heading @ rotation('y', P['broll']) @ rotation('x', -P['bpitch']) @ np.swapaxes(R_heading, 1, 2)
+        X[:] = np.einsum('nij,nkj->nki', R_tilt, X)
+        contacts = [rotate(R_tilt, c) for c in contacts]
+    _put_on_floor(X, contacts, root_xy, P['lift'])
     return X
 
 
@@ -81,7 +112,7 @@ def _place_legs(X, b, P, R_heading, R_pelvis):
     heels = []
     for side, sign in SIDES:
         hip, knee, ankle, toe, tip = LEGS[side]
-        X[:, hip] = rotate(R_pelvis, bone_offset(b['hip_width'], sign, 0.0, -0.12))
+        X[:, hip] = rotate(R_pelvis, bone_offset(b['hip_width'], sign, 0.0, -b.get('hip_drop', 0.12)))
         R1 = (R_heading @ rotation('x', P[f'hipf_{side}']) @ rotation('y', -sign * P[f'hipa_{side}'])
               @ rotation('z', -sign * P[f'hipr_{side}']))
         X[:, knee] = X[:, hip] + rotate(R1, (0.0, 0.0, -b['thigh']))
@@ -110,7 +141,7 @@ def _place_spine_and_head(X, b, P, R_pelvis):
     for j in (THORAX, ARMS['l'][0], ARMS['r'][0]):  # the shoulder girdles sit at the thorax
         X[:, j] = X[:, SPINE] + rotate(R_chest, thorax_offset)
     R_neck = R_chest @ rotation('x', -P['nflex']) @ rotation('y', P['nside']) @ rotation('z', P['ntwist'])
-    X[:, NECK] = X[:, THORAX] + rotate(R_neck, bone_offset(b['neck'], 0.0, 0.45, 1.0))
+    X[:, NECK] = X[:, THORAX] + rotate(R_neck, bone_offset(b['neck'], 0.0, b.get('neck_lean', 0.45), 1.0))
     R_head = R_neck @ rotation('x', -0.3 * P['nflex'])
     X[:, HEAD] = X[:, NECK] + rotate(R_head, bone_offset(b['head'], 0.0, -0.2, 1.0))
     return R_chest
@@ -136,9 +167,10 @@ def _place_arms(X, b, P, R_heading, R_chest):
         X[:, finger] = X[:, hand] + b['finger'] * fore
 
 
-def _put_on_floor(X, contacts, root_xy):
-    """Move the body (in place) to `root_xy` (N, 2), its lowest joint or contact point (N, 3) at z = 0."""
+def _put_on_floor(X, contacts, root_xy, lift=0.0):
+    """Move the body (in place) to `root_xy` (N, 2), its lowest joint or contact point (N, 3) at z = `lift`
+    (N,) metres (0: touching the floor; above it in a jump)."""
     lowest = np.minimum(np.min(X[..., 2], axis=1), np.min(np.stack([c[:, 2] for c in contacts], 1), axis=1))
     X[..., 0] += root_xy[:, None, 0]
     X[..., 1] += root_xy[:, None, 1]
-    X[..., 2] -= lowest[:, None]
+    X[..., 2] += (np.asarray(lift, dtype=np.float64) - lowest)[..., None]

@@ -11,13 +11,19 @@ unchanged:
   pixels, the 17 kept joints projected through each subject's four real Human3.6M cameras (with
   lens distortion); ``metadata`` as in the community files.
 - ``data_2d_synthetic_detected.npz``: the same keypoints corrupted like a 2D detector's output
-  (temporally correlated jitter of a few pixels, occasional outliers tens of pixels off, occasional
-  left/right limb swaps for a few frames); some sequences are 2-4 frames longer than the 3D ones,
+  (temporally correlated jitter of a few pixels growing with the person's size in the image, a
+  slowly drifting per-joint offset, occasional outliers tens of pixels off, occasional left/right
+  limb swaps for a few frames); some sequences are 2-4 frames longer than the 3D ones,
   as in the community CPN file (loaders cut them to the 3D length).
 
-Content: subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), each with their own body
-proportions; the 15 Human3.6M action names, each twice (``'Walking'`` and ``'Walking 1'``), 8-12 s
-per sequence: 210 sequences, about 105,000 frames. The motion is synthesised by
+Content (generator version 2, `GENERATOR_VERSION`): subjects S1, S5, S6, S7, S8 (train) and S9,
+S11 (test); every sequence is performed by a person of its own (about the subject's size, with
+proportions and joint placement drawn from wide ranges, `common.data.synthetic.body`); the 15
+Human3.6M action names and 9 motions Human3.6M lacks (jumping, running, kicking, squatting, lying
+down, reaching, throwing, exercising, sneaking; `common.data.synthetic.actions`), each twice
+(``'Walking'`` and ``'Walking 1'``), 8-12 s per sequence: 336 sequences, about 169,000 frames.
+Version 1 (before issue 21) had the 15 actions and one body per subject; files without the
+``synthetic_version`` entry are version 1 and are regenerated. The motion is synthesised by
 `common.data.synthetic.motion` (a forward-kinematics skeleton driven by per-action key poses, gait
 cycles and gestures; see there), the detector errors by `common.data.synthetic.detector`.
 Everything derives from one seed: the same seed gives the same arrays and byte-identical files
@@ -47,8 +53,14 @@ from common.errors import UserError
 from common.io.npz import save_npz
 
 SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
-# Overall body size of each subject (1.0 is about 1.75 m tall); segments vary around it.
+# Typical body size of each subject (1.0 is about 1.75 m tall); each sequence is performed by a
+# different person of about that size (`SEQUENCE_HEIGHT_SPREAD`) and proportions of their own.
 HEIGHT_SCALES = {'S1': 0.94, 'S5': 0.92, 'S6': 1.05, 'S7': 0.96, 'S8': 1.03, 'S9': 1.07, 'S11': 1.00}
+SEQUENCE_HEIGHT_SPREAD = 0.08
+# Version of the generator's output: files written by another version (or by none: version 1,
+# the 15 Human3.6M actions and one body per subject) are regenerated. Checkpoints record it.
+GENERATOR_VERSION = 2
+VERSION_ENTRY = 'synthetic_version'
 ACTION_NAMES = tuple(ACTIONS)
 REPETITIONS = 2
 FRAMES_RANGE = (400, 600)  # frames per sequence, at 50 fps (`common.data.synthetic.timeline.FPS`)
@@ -65,20 +77,22 @@ def action_key(action, repetition):
     return action if repetition == 0 else f'{action} {repetition}'
 
 
-def subject_body(subject, seed=0):
-    """Segment lengths (metres) of a synthetic subject."""
-    rng = np.random.default_rng([seed, 1000 + SUBJECTS.index(subject)])
-    return make_body(rng, HEIGHT_SCALES[subject])
+def sequence_body(subject, action_index, repetition, seed=0):
+    """Segment lengths (metres) of the person of one sequence: the subject's overall size
+    (`HEIGHT_SCALES`) varied by `SEQUENCE_HEIGHT_SPREAD`, and proportions of their own."""
+    rng = np.random.default_rng([seed, 1000 + SUBJECTS.index(subject), action_index, repetition])
+    scale = HEIGHT_SCALES[subject] * (1.0 + rng.uniform(-SEQUENCE_HEIGHT_SPREAD, SEQUENCE_HEIGHT_SPREAD))
+    return make_body(rng, scale)
 
 
 def generate_synthetic_positions(seed=0):
     """``{subject: {action: float32 (N, 32, 3)}}`` world positions in metres (z up, 50 fps)."""
     positions = {}
     for s_idx, subject in enumerate(SUBJECTS):
-        body = subject_body(subject, seed)
         positions[subject] = {}
         for a_idx, action in enumerate(ACTION_NAMES):
             for rep in range(REPETITIONS):
+                body = sequence_body(subject, a_idx, rep, seed)
                 rng = np.random.default_rng([seed, s_idx, a_idx, rep])
                 n_frames = int(rng.integers(FRAMES_RANGE[0], FRAMES_RANGE[1] + 1))
                 positions[subject][action_key(action, rep)] = \
@@ -132,6 +146,7 @@ def generate(data_dir, seed=0):
     positions = generate_synthetic_positions(seed)
     cameras = load_h36m_cameras()
     seed_entry = {SEED_ENTRY: np.int64(seed)} if seed else {}
+    seed_entry[VERSION_ENTRY] = np.int64(GENERATOR_VERSION)
     save_npz(paths['3d'], positions_3d=positions, **seed_entry)
     for kind, path in paths['2d'].items():
         keypoints = make_2d_keypoints(positions, cameras, detector_noise=(kind == 'detected'), seed=seed)
@@ -139,20 +154,31 @@ def generate(data_dir, seed=0):
     return paths
 
 
+def _stored_int(path, entry, absent):
+    """The small int64 scalar `entry` of an npz file (`absent` when it has none), None if unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = f'{entry}.npy'
+            if member not in archive.namelist():
+                return absent
+            with archive.open(member) as f:
+                return int(np.lib.format.read_array(f, allow_pickle=False))
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
+        return None
+
+
 def stored_seed(path):
     """The seed a dataset file was generated with (0 when it records none), None if it cannot be read.
 
     Reads only the small ``synthetic_seed`` entry, never the poses.
     """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = f'{SEED_ENTRY}.npy'
-            if member not in archive.namelist():
-                return 0
-            with archive.open(member) as f:
-                return int(np.lib.format.read_array(f, allow_pickle=False))
-    except (OSError, ValueError, TypeError, zipfile.BadZipFile):
-        return None
+    return _stored_int(path, SEED_ENTRY, 0)
+
+
+def stored_version(path):
+    """The generator version of a dataset file (1 when it records none: files older than the entry),
+    None if it cannot be read."""
+    return _stored_int(path, VERSION_ENTRY, 1)
 
 
 def ensure_synthetic_dataset(data_dir, seed=0, progress=True):
@@ -168,10 +194,14 @@ def ensure_synthetic_dataset(data_dir, seed=0, progress=True):
     files = [paths['3d'], *paths['2d'].values()]
     if all(p.is_file() for p in files):
         seeds = {stored_seed(p) for p in files}
-        if seeds == {seed}:
+        versions = {stored_version(p) for p in files}
+        if seeds == {seed} and versions == {GENERATOR_VERSION}:
             return paths
         found = ', '.join(sorted(str(s) for s in seeds if s is not None))
-        reason = 'a file is unreadable' if None in seeds else f'its files were generated with seed {found}'
+        old = ', '.join(sorted(str(v) for v in versions if v is not None))
+        reason = ('a file is unreadable' if None in seeds | versions else
+                  f'its files were generated with seed {found}' if seeds != {seed} else
+                  f'its files were written by generator version {old}, this is version {GENERATOR_VERSION}')
         message = f'Regenerating the embedded synthetic dataset in {data_dir} with seed {seed} ({reason})...'
     else:
         message = f'Generating the embedded synthetic dataset in {data_dir} (first use)...'

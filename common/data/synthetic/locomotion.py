@@ -17,6 +17,7 @@ WALKING = 0.05  # a commanded speed (m/s) above this means "walk"
 GOAL_REACHED = 0.3  # (m) back-and-forth walking turns round this close to an end
 SPOT_REACHED = 0.15  # (m) a stroll to a new standing spot stops this close to it
 MAX_TURN_RATE, TURN_ACCELERATION = 180.0, 900.0  # deg/s, deg/s^2
+CIRCLE_RADII = (0.7, 1.1)  # (m) of the 'circle' mode (jogging round)
 
 
 def random_stand_point(rng):
@@ -83,11 +84,33 @@ class _StandAndStroll:
         return self.base + self.face_deg[i], (0.0 if self.moving else cmd)
 
 
+class _Circle:
+    """Mode 'circle': go round a circle of random radius about the area's centre, in a random direction."""
+
+    def __init__(self, rng, speed_cmd):
+        self.radius = rng.uniform(*CIRCLE_RADII)
+        self.direction = 1.0 if rng.random() < 0.5 else -1.0  # +1: counter-clockwise seen from above (turning left)
+        a = rng.uniform(0, 2 * np.pi)
+        self.position = tuple(AREA_CENTER + self.radius * np.array([math.cos(a), math.sin(a)]))
+        self.heading = self._tangent(*self.position)
+        self.speed = speed_cmd[0]
+
+    def _tangent(self, px, py):
+        a = math.atan2(py - AREA_CENTER[1], px - AREA_CENTER[0])
+        r = math.hypot(px - AREA_CENTER[0], py - AREA_CENTER[1])
+        # Along the circle, steered back onto it in proportion to the radial error.
+        along = a + self.direction * (np.pi / 2 + max(-0.6, min(0.6, 2.0 * (r - self.radius))))
+        return math.degrees(math.atan2(-math.cos(along), math.sin(along)))
+
+    def target(self, i, px, py, h, cmd):
+        return (self._tangent(px, py) if cmd > WALKING else h), cmd
+
+
 def locomotion(rng, speed_cmd, face_deg, mode, lateral=0.0):
     """Integrate the root path: (root_xy (N, 2), yaw (N,) deg, speed (N,) m/s, yaw rate (N,) deg/s).
 
-    speed_cmd (N,) commanded speed (m/s), face_deg (N,) standing heading offset; mode 'path' or
-    'stand' (see `_BackAndForth` and `_StandAndStroll`). Heading changes with a limited, smoothed
+    speed_cmd (N,) commanded speed (m/s), face_deg (N,) standing heading offset; mode 'path',
+    'circle' or 'stand' (see `_BackAndForth`, `_Circle` and `_StandAndStroll`). Heading changes with a limited, smoothed
     turning rate; walking slows down in sharp turns.
     """
     n = len(speed_cmd)
@@ -97,6 +120,8 @@ def locomotion(rng, speed_cmd, face_deg, mode, lateral=0.0):
     face_deg = [float(f) for f in face_deg]
     if mode == 'path':
         steering = _BackAndForth(rng, lateral, speed_cmd)
+    elif mode == 'circle':
+        steering = _Circle(rng, speed_cmd)
     else:
         steering = _StandAndStroll(rng, face_deg)
     (px, py), h, v = steering.position, steering.heading, steering.speed

@@ -5,7 +5,12 @@ A *pose* is a dict of some of these parameters (a missing one takes its default)
 `common.data.synthetic.body.forward_kinematics`. Angles are in degrees; the body frame is
 x = the person's right, y = forward, z = up.
 
-- ``speed`` commanded walking speed (m/s); ``face`` standing heading offset (deg).
+- ``speed`` commanded walking speed (m/s); ``face`` standing heading offset (deg); ``run`` in
+  [0, 1] turns the walking gait into a run (faster cadence, longer strides, a flight phase).
+- ``lift`` height (m) of the body's lowest point above the floor (a jump; 0 = touching it).
+- ``bpitch``/``broll`` tilt of the whole body about the root: forward (90 = lying face down,
+  -90 = on the back) / to the right side (90 = lying on the right side); the legs and arms keep
+  their angles relative to the trunk, so a kneeling pose tilted by 90 is on all fours.
 - ``tpitch`` forward bend at the hips (legs stay put), ``troll`` sideways pelvis tilt (+ = right).
 - ``sflex``/``sside``/``stwist`` spine forward bend / right bend / left twist.
 - ``nflex``/``nside``/``ntwist`` neck nod down / tilt right / turn left.
@@ -29,7 +34,7 @@ HANG_W = (0.05, 0.03, -0.50)
 POLE_DOWN_BACK = (0.3, -1.0, -0.3)
 
 DEFAULTS = {
-    'speed': 0.0, 'face': 0.0,
+    'speed': 0.0, 'face': 0.0, 'run': 0.0, 'lift': 0.0, 'bpitch': 0.0, 'broll': 0.0,
     'tpitch': 0.0, 'troll': 0.0, 'sflex': 2.0, 'sside': 0.0, 'stwist': 0.0,
     'nflex': 0.0, 'nside': 0.0, 'ntwist': 0.0,
     'talk': 0.0, 'nod': 0.0,
@@ -42,7 +47,7 @@ for _side, _ in SIDES:
     })
 
 # Parameters that change sign when left and right are swapped (sideways tilts, twists, heading).
-SIGNED_SIDEWAYS = ('troll', 'sside', 'stwist', 'nside', 'ntwist', 'face')
+SIGNED_SIDEWAYS = ('troll', 'sside', 'stwist', 'nside', 'ntwist', 'face', 'broll')
 
 
 def other_side(side):

@@ -123,3 +123,72 @@ def seated(rng, **extra):
         pose[f'ankle_{side}'] = knee - pose[f'hipf_{side}']  # feet flat
     pose.update(extra)
     return pose
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-body postures of the athletic and floor actions (jumps, kicks, squats, lying)
+
+
+def crouch(depth):
+    """Knees and hips bent for a squat or before a jump; `depth` in [0, 1] (1 = deep squat, thighs past level)."""
+    d = float(depth)
+    return dict(both_legs(hipf=20 + 95 * d, knee=25 + 115 * d, ankle=8 + 30 * d, hipa=5 + 10 * d),
+                tpitch=8 + 30 * d, sflex=4 + 10 * d, nflex=-12 * d)
+
+
+def airborne(height):
+    """In the air: legs stretched, toes pointed, the lowest point `height` metres above the floor."""
+    return dict(both_legs(hipf=5.0, knee=8.0, ankle=-25.0), lift=float(height))
+
+
+def arms_up(spread=0.15):
+    """Both arms raised above the head, hands `spread` metres out."""
+    return both(arm, t=(spread, 0.05, 0.48), pole=(1.0, 0.0, 0.0))
+
+
+def arms_back():
+    """Both arms swung back (before a jump)."""
+    return both(arm, w=(0.08, -0.35, -0.35), pole=(0.3, 1.0, -0.3))
+
+
+def arms_forward(height=0.0):
+    """Both arms stretched forward at shoulder height (+ `height` metres)."""
+    return both(arm, t=(0.0, 0.50, float(height)), pole=(0.6, -0.2, -1.0))
+
+
+def running_arms(side):
+    """Elbow bent at about 90 degrees, the forearm forward (gait swing on)."""
+    return arm(side, w=(0.05, 0.18, -0.30), pole=(0.2, -1.0, -0.2), swing=1.6)
+
+
+def kneeling(front_side, rng):
+    """Kneeling on one knee, the other foot in front."""
+    back = 'l' if front_side == 'r' else 'r'
+    return {f'hipf_{front_side}': 85.0 + rng.uniform(-10, 10), f'knee_{front_side}': 90.0 + rng.uniform(-10, 10),
+            f'ankle_{front_side}': 5.0, f'hipf_{back}': rng.uniform(-10, 10), f'knee_{back}': 95.0,
+            f'ankle_{back}': -40.0, 'tpitch': rng.uniform(0, 20)}
+
+
+def on_all_fours(rng):
+    """Hands and knees on the floor: a kneeling body tilted forward, the arms pointing 'down'."""
+    pose = dict(both_legs(hipf=90.0 + rng.uniform(-10, 10), knee=90.0, ankle=-30.0, hipa=6.0), bpitch=80.0)
+    pose.update(both(arm, t=(0.06, 0.50, -0.08), pole=(0.3, 0.0, 1.0)))
+    pose['nflex'] = -30.0
+    return pose
+
+
+def lying(rng, face):
+    """Lying flat: `face` 'up' (on the back), 'down' (on the front) or 'side' (on the right side)."""
+    legs = both_legs(hipf=rng.uniform(-5, 10), knee=rng.uniform(0, 20), ankle=-20.0, hipa=rng.uniform(3, 12))
+    if face == 'up':
+        pose = dict(legs, bpitch=-90.0 + rng.uniform(-5, 5))
+        pose.update(both(arm, w=(0.10 + rng.uniform(0, 0.25), 0.0, -0.50), pole=(0.3, -1.0, -0.3)) if rng.random() < 0.6
+                    else both(arm, t=(-0.10, -0.05, 0.28), pole=(1.0, 0.3, 0.4)))  # hands under the head
+    elif face == 'down':
+        pose = dict(legs, bpitch=90.0 + rng.uniform(-5, 5), nflex=-25.0)
+        pose.update(both(arm, t=(0.20, 0.10, 0.30), pole=(1.0, 0.0, -0.5)))  # forearms by the head
+    else:
+        pose = dict(legs, broll=90.0, **{'hipf_l': 30.0, 'knee_l': 45.0, 'hipf_r': 15.0, 'knee_r': 30.0})
+        pose.update(arm('r', t=(0.10, 0.40, 0.10), pole=(0.5, 0.0, -1.0)))
+        pose.update(arm('l', w=(0.05, 0.10, -0.45)))
+    return pose

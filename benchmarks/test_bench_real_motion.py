@@ -1,0 +1,39 @@
+"""bench_real_motion's comparison (no training here: the runs themselves are the product's command line)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_real_motion as bench  # noqa: E402
+
+
+def _result(per_action):
+    rows = {a: {'mpjpe': p1, 'p_mpjpe': p2} for a, (p1, p2) in per_action.items()}
+    n = len(rows)
+    return {'per_action': rows, 'action_wise_average': {'mpjpe': sum(r['mpjpe'] for r in rows.values()) / n,
+                                                         'p_mpjpe': sum(r['p_mpjpe'] for r in rows.values()) / n}}
+
+
+def test_summary_checks_both_parts_of_the_goal():
+    synthetic = _result({'Walking': (40.0, 30.0), 'Sitting': (60.0, 40.0)})        # 50 mm
+    assert bench.summary(synthetic, _result({'Kick': (70.0, 50.0)}))['goal_met'] is False  # 1.4 x but 70 mm > 68.55
+    met = bench.summary(synthetic, _result({'Kick': (68.0, 50.0)}))
+    assert met['goal_met'] is True and abs(met['ratio_p1'] - 68.0 / 50.0) < 1e-12
+    assert bench.summary(synthetic, _result({'Kick': (76.0, 50.0)}))['goal_met'] is False  # > 1.5 x
+    low = _result({'Walking': (20.0, 15.0)})
+    assert bench.summary(low, _result({'Kick': (35.0, 20.0)}))['goal_met'] is False  # 1.75 x though < 68.55 mm
+    assert 'real_p1' not in bench.summary(synthetic, None)
+
+
+def test_table_puts_both_sets_side_by_side():
+    text = bench.comparison_table(_result({'Walking': (40.0, 30.0), 'Sitting': (60.0, 40.0)}),
+                                  _result({'Kick': (70.0, 50.0), 'Jumping': (80.0, 55.0), 'Squat': (90.0, 60.0)}))
+    lines = text.splitlines()
+    assert 'Walking' in lines[2] and 'Kick' in lines[2] and '40.0' in lines[2] and '70.0' in lines[2]
+    assert 'Squat' in lines[4] and 'Walking' not in lines[4]
+    assert lines[-1].count('action-wise avg') == 2 and '50.0' in lines[-1] and '80.0' in lines[-1]
+
+
+def test_real_motion_follows_the_training_frame_rate():
+    assert bench._flag_value(['-f', '9', '--downsample', '10'], '--downsample', 1) == 10
+    assert bench._flag_value(['-f', '9'], '--downsample', 1) == 1
