@@ -294,14 +294,18 @@ def test_video_to_3d_bad_input_gives_one_error_line_and_writes_nothing(tmp_path,
     assert not out.exists()
 
 
-def test_default_model_absent_says_pass_c(tmp_path, small_video):
-    if (REPO / tool.DEFAULT_CHECKPOINT).exists():
-        pytest.skip(f'{tool.DEFAULT_CHECKPOINT} is present in this copy')
-    status, _, stderr = run_tool(small_video, '-o', tmp_path / 'out')
-    assert status == 2
-    line = one_error_line(stderr)
-    assert 'models/embedded_f27.bin is not in this copy; pass -c CHECKPOINT' in line
+def test_default_model_absent_says_pass_c(tmp_path, small_video, capsys, monkeypatch):
+    """A copy without the shipped model (e.g. a slimmed clone): one line saying to pass -c."""
+    monkeypatch.setattr(tool, 'DEFAULT_CHECKPOINT', 'models/not_in_this_copy.bin')
+    assert tool.main([str(small_video), '-o', str(tmp_path / 'out')]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert 'models/not_in_this_copy.bin is not in this copy; pass -c CHECKPOINT' in line
     assert not (tmp_path / 'out').exists()
+
+
+def test_the_shipped_model_is_the_default():
+    assert (REPO / tool.DEFAULT_CHECKPOINT).is_file()
+    assert tool.resolve_checkpoint(None) == REPO / tool.DEFAULT_CHECKPOINT
 
 
 def test_without_mediapipe_the_video_tools_say_how_to_install_it(tmp_path, small_video, capsys, monkeypatch):

@@ -9,6 +9,7 @@ lift uses a tiny untrained checkpoint made here (the shipped model is not needed
 Skipped, with the reason, where mediapipe is not installed (pip install -r requirements-video.txt).
 """
 import json
+import os
 import re
 
 import numpy as np
@@ -129,3 +130,29 @@ def test_a_video_without_a_person_is_one_error_and_writes_nothing(tmp_path, caps
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith('error: video ') and 'no person found in any of its 12 frames' in err[0]
     assert not (tmp_path / 'out').exists()
+
+
+def test_the_readme_video_command_with_the_shipped_model(tmp_path):
+    """The README's command as written (default model: models/embedded_f27.bin), its output folder moved
+    to a temporary one and its animation cut to a preview: 3D of real proportions for every frame."""
+    import shlex
+    import subprocess
+    import sys
+    readme = (REPO / 'README.md').read_text(encoding='utf-8')
+    command = next(line for line in readme.splitlines() if line.startswith('python tools/video_to_3d.py '))
+    args = shlex.split(command)[2:]
+    assert args == [str(CLIP.relative_to(REPO)), '-o', 'out/'], command        # no -c: the shipped model
+    args[-1] = str(tmp_path / 'out')
+    result = subprocess.run([sys.executable, 'tools/video_to_3d.py', *args, '--viz-limit', '6', '--viz-size', '2'],
+                            cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert result.returncode == 0, result.stderr
+    poses = np.load(tmp_path / 'out' / 'pose2sim_cam01_3d.npy')
+    assert poses.shape == (FRAMES, 17, 3) and np.isfinite(poses).all()
+    # a trained model gives a human body: thigh and shin (hip 1 -> knee 2 -> ankle 3) of 0.25 to 0.65 m
+    for a, b in ((1, 2), (2, 3), (4, 5), (5, 6)):
+        bone = np.median(np.linalg.norm(poses[:, a] - poses[:, b], axis=-1))
+        assert 0.25 < bone < 0.65, (a, b, bone)
+    assert (tmp_path / 'out' / 'pose2sim_cam01_3d.mp4').is_file()
+    doc = json.loads((tmp_path / 'out' / 'pose2sim_cam01_3d.json').read_text())
+    assert 'embedded_f27.bin' in json.dumps(doc)
