@@ -4,7 +4,6 @@ video path of data/prepare_data_2d_custom.py and tools/video_to_3d.py's refusals
 A scripted detector stands in for MediaPipe (tests/video_fixtures.py), so all of this runs on the
 core install; tests/test_video_detector.py runs the real one on a real clip.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -23,19 +22,12 @@ from common.io.checkpoint import save_checkpoint
 from common.io.npz import load_npz
 from common.model.config import ModelConfig
 from common.model.poseformer import PoseTransformer
-from tests.video_fixtures import REPO, ScriptedDetector, walking_person, write_video
+from tests.video_fixtures import REPO, ScriptedDetector, load_script, walking_person, write_video
 from tests.cli_fixtures import one_error_line
 
 
-def _load(relative, name):
-    spec = importlib.util.spec_from_file_location(name, REPO / relative)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-prep = _load('data/prepare_data_2d_custom.py', 'prepare_data_2d_custom_video')
-tool = _load('tools/video_to_3d.py', 'video_to_3d')
+prep = load_script('data/prepare_data_2d_custom.py', 'prepare_data_2d_custom_video')
+tool = load_script('tools/video_to_3d.py', 'video_to_3d')
 
 FRAMES = 30
 

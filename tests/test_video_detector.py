@@ -16,21 +16,13 @@ import numpy as np
 import pytest
 
 from common.detection import mediapipe_missing_reason
-from tests.video_fixtures import CLIP, REPO, write_video
+from tests.video_fixtures import CLIP, REPO, load_script, write_video
 
 REASON = mediapipe_missing_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f'real-detector tests skipped: {REASON}')
 
 if REASON is None:
-    import importlib.util
-
-    def _load(relative, name):
-        spec = importlib.util.spec_from_file_location(name, REPO / relative)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    tool = _load('tools/video_to_3d.py', 'video_to_3d_real')
+    tool = load_script('tools/video_to_3d.py', 'video_to_3d_real')
 
 FRAMES, FPS, WIDTH, HEIGHT = 100, 60.0, 540, 960
 ANIMATED = 12       # frames rendered (a preview: drawing is the slow part; the files hold all 100)

@@ -4,6 +4,7 @@
 `walking_person` draws nothing: it is a COCO-17 person whose keypoints move smoothly, and
 `ScriptedDetector` hands out scripted candidates frame by frame, as a real backend would.
 """
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,14 @@ from common.detection.base import Detector
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP = REPO / 'tests' / 'data' / 'pose2sim_cam01.mp4'     # 100 frames, 60 fps, 540x960, one person
+
+
+def load_script(relative, name):
+    """A program of the repository (e.g. tools/video_to_3d.py) as a module named `name`."""
+    spec = importlib.util.spec_from_file_location(name, REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # A standing person, COCO-17 order, pixels of a 200 x 300 picture (facing the camera: its left is image right).
 STANDING = np.array([
