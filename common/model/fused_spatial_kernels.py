@@ -149,6 +149,23 @@ def _attention_probs(q, k, head, amask, scale, C: tl.constexpr, D: tl.constexpr,
 
 
 @triton.jit
+def _attention_branch(a, qkv_w, qkv_b, proj_w, proj_b, amask, scale, C: tl.constexpr, HEADS: tl.constexpr,
+                      DOT_DTYPE: tl.constexpr, PRECISION: tl.constexpr):
+    """The attention branch of a block from its normalised input `a` (R, C): q, k, v, the heads' output o
+    (each head in its own columns) and proj(o); the backward kernel recomputes it with the same code."""
+    D: tl.constexpr = C // HEADS
+    q = _mm(a, _load_t(qkv_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 0, C)[None, :]
+    k = _mm(a, _load_t(qkv_w, C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, C, C)[None, :]
+    v = _mm(a, _load_t(qkv_w, 2 * C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 2 * C, C)[None, :]
+    o = tl.zeros_like(a)
+    for head in tl.static_range(HEADS):
+        p, mh = _attention_probs(q, k, head, amask, scale, C, D, DOT_DTYPE, PRECISION)
+        o += _mm(p, tl.where(mh[None, :], v, 0.0), DOT_DTYPE, PRECISION)
+    branch = _mm(o, _load_t(proj_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(proj_b, 0, C)[None, :]
+    return q, k, v, o, branch
+
+
+@triton.jit
 def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
                       ln1_w, ln1_b, qkv_w, qkv_b, proj_w, proj_b, ln2_w, ln2_b, fc1_w, fc1_b, fc2_w, fc2_b,
                       emb_w, emb_b, pos_ptr, norm_w, norm_b,
@@ -163,7 +180,6 @@ def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
     stage's first block); FINAL_NORM: y is LayerNorm(norm_w, norm_b, eps3) of the block's output
     (the stage's last block).
     """
-    D: tl.constexpr = C // HEADS
     tile = tl.program_id(0)
     offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
     if EMBED:
@@ -173,14 +189,8 @@ def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
         x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
 
     a, _, _ = _layer_norm(x, _vec(ln1_w, 0, C), _vec(ln1_b, 0, C), C, eps1)
-    q = _mm(a, _load_t(qkv_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 0, C)[None, :]
-    k = _mm(a, _load_t(qkv_w, C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, C, C)[None, :]
-    v = _mm(a, _load_t(qkv_w, 2 * C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 2 * C, C)[None, :]
-    o = tl.zeros_like(x)
-    for head in tl.static_range(HEADS):
-        p, mh = _attention_probs(q, k, head, amask, scale, C, D, DOT_DTYPE, PRECISION)
-        o += _mm(p, tl.where(mh[None, :], v, 0.0), DOT_DTYPE, PRECISION)
-    branch = _mm(o, _load_t(proj_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(proj_b, 0, C)[None, :]
+    _, _, _, _, branch = _attention_branch(a, qkv_w, qkv_b, proj_w, proj_b, amask, scale, C, HEADS,
+                                           DOT_DTYPE, PRECISION)
     if HAS_DP:
         branch = branch * tl.load(s1_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)[:, None]
     x1 = x + branch
@@ -262,14 +272,8 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
         # forward again
         w_ln1 = _vec(ln1_w, 0, C)
         a, xhat1, rstd1 = _layer_norm(x, w_ln1, _vec(ln1_b, 0, C), C, eps1)
-        q = _mm(a, _load_t(qkv_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 0, C)[None, :]
-        k = _mm(a, _load_t(qkv_w, C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, C, C)[None, :]
-        v = _mm(a, _load_t(qkv_w, 2 * C, C, C), DOT_DTYPE, PRECISION) + _vec(qkv_b, 2 * C, C)[None, :]
-        o = tl.zeros_like(x)
-        for head in tl.static_range(HEADS):
-            p, mh = _attention_probs(q, k, head, amask, scale, C, D, DOT_DTYPE, PRECISION)
-            o += _mm(p, tl.where(mh[None, :], v, 0.0), DOT_DTYPE, PRECISION)
-        branch = _mm(o, _load_t(proj_w, 0, C, C), DOT_DTYPE, PRECISION) + _vec(proj_b, 0, C)[None, :]
+        q, k, v, o, branch = _attention_branch(a, qkv_w, qkv_b, proj_w, proj_b, amask, scale, C, HEADS,
+                                               DOT_DTYPE, PRECISION)
         if HAS_DP:
             s1 = tl.load(s1_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)
             s2 = tl.load(s2_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)
