@@ -1,8 +1,9 @@
 """Where the synthetic person goes: the capture area, and the root path integrated frame by frame.
 
 Positions are world (x, y) in metres on the floor; headings (yaw) in degrees, 0 facing world +y,
-positive turning left. People stay inside the Human3.6M capture area, seen whole by all four
-cameras.
+positive turning left. People use the whole Human3.6M capture area, from about 2 m to 8 m from a
+camera, as real recordings do (a tall person near its edge may leave a camera's image by a few
+pixels for a moment).
 """
 import math
 
@@ -11,13 +12,16 @@ import numpy as np
 from common.data.synthetic.timeline import FPS
 
 AREA_CENTER = np.array([0.15, 0.45])
-STAND_RADII = np.array([0.40, 0.60])  # ellipse (x, y) for standing / seated actions
-WALK_ENDS = (np.array([0.0, -0.55]), np.array([0.3, 1.5]))  # walking goes back and forth
+STAND_RADII = np.array([0.60, 0.90])  # ellipse (x, y) about AREA_CENTER for standing / seated actions
+# Walking paths end on an ellipse about WALK_CENTER: up to about 2.5 m from the centre towards two
+# of the cameras (y > 0), so that people are seen from about 3 m to 8 m away.
+WALK_CENTER, WALK_RADII = np.array([0.15, 0.7]), np.array([0.85, 1.9])
 WALKING = 0.05  # a commanded speed (m/s) above this means "walk"
-GOAL_REACHED = 0.3  # (m) back-and-forth walking turns round this close to an end
+GOAL_REACHED = 0.3  # (m) back-and-forth walking turns round this close to an end ...
+TURN_AHEAD = 0.6   # ... plus this many metres per m/s above walking pace (runners need room to turn)
 SPOT_REACHED = 0.15  # (m) a stroll to a new standing spot stops this close to it
 MAX_TURN_RATE, TURN_ACCELERATION = 180.0, 900.0  # deg/s, deg/s^2
-CIRCLE_RADII = (0.7, 1.1)  # (m) of the 'circle' mode (jogging round)
+CIRCLE_RADII = (0.6, 1.2)  # (m) of the 'circle' mode (jogging round)
 
 
 def random_stand_point(rng):
@@ -37,13 +41,28 @@ def wrap_degrees(deg):
     return (deg + 180.0) % 360.0 - 180.0
 
 
+def walking_path_ends(rng, lateral=0.0):
+    """The two ends (x, y) of a straight walking path: a chord of the walking ellipse, off its centre
+    by up to a third of the area (plus `lateral` across it); half of the paths go along the area's
+    long axis (the longest walks), the others in any direction."""
+    a = rng.normal(np.pi / 2, math.radians(20)) if rng.random() < 0.5 else rng.uniform(0, np.pi)
+    along, across = np.array([math.cos(a), math.sin(a)]), np.array([-math.sin(a), math.cos(a)])
+    middle = (rng.uniform(-0.33, 0.33) + lateral) * across * WALK_RADII
+    # WALK_CENTER + middle + t * along on the ellipse: a t^2 + 2 b t + c = 0.
+    qa = np.sum((along / WALK_RADII) ** 2)
+    qb = np.sum(along * middle / WALK_RADII ** 2)
+    qc = np.sum((middle / WALK_RADII) ** 2) - 1.0
+    half = math.sqrt(max(qb * qb - qa * qc, 0.0))
+    return [tuple(WALK_CENTER + middle + along * (-qb + sign * half) / qa) for sign in (-1.0, 1.0)]
+
+
 class _BackAndForth:
-    """Mode 'path': walk back and forth between the two ends of the walking area (turning at them),
-    the path moved sideways by `lateral` metres; start somewhere between the ends, facing one."""
+    """Mode 'path': walk back and forth between the two ends of a straight path across the area
+    (`walking_path_ends`, turning at them), moved sideways by `lateral` metres; start somewhere
+    between the ends, facing one."""
 
     def __init__(self, rng, lateral, speed_cmd):
-        side = np.array([1.0, -0.1])
-        self.ends = [tuple(e + rng.uniform(-0.12, 0.12, 2) + lateral * side) for e in WALK_ENDS]
+        self.ends = walking_path_ends(rng, lateral)
         u = rng.uniform(0.2, 0.8)
         self.goal = int(rng.integers(2))
         self.position = tuple(self.ends[1 - self.goal][k] * (1 - u) + self.ends[self.goal][k] * u
@@ -53,7 +72,8 @@ class _BackAndForth:
 
     def target(self, i, px, py, h, cmd):
         """(heading to steer to, speed to aim for) at frame i."""
-        if math.hypot(self.ends[self.goal][0] - px, self.ends[self.goal][1] - py) < GOAL_REACHED:
+        ahead = GOAL_REACHED + TURN_AHEAD * max(0.0, cmd - 1.5)
+        if math.hypot(self.ends[self.goal][0] - px, self.ends[self.goal][1] - py) < ahead:
             self.goal = 1 - self.goal
         return (heading_to(px, py, self.ends[self.goal]) if cmd > WALKING else h), cmd
 
