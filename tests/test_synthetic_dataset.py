@@ -148,8 +148,8 @@ def test_skeleton_plausible(dataset):
             np.testing.assert_allclose(pos[:, J('spine_base')], root, atol=1e-6)
             for girdle in ('left_shoulder_girdle', 'right_shoulder_girdle'):
                 np.testing.assert_allclose(pos[:, J(girdle)], pos[:, J('thorax')], atol=1e-5)
-            # Inside the capture area.
-            assert np.abs(root[:, :2]).max() < 2.5
+            # Inside the capture area (walks reach about 2.6 m from the world origin).
+            assert np.abs(root[:, :2]).max() < 3.0
     standing = dataset['3d']['positions_3d']['S1']['Waiting']
     seated = dataset['3d']['positions_3d']['S1']['Sitting']
     assert np.median(standing[:, 0, 2]) > np.median(seated[:, 0, 2]) + 0.25
@@ -166,7 +166,7 @@ def test_projection_inside_images(dataset):
                 if action.split(' ')[0] in AIRBORNE:
                     # Raised hands at the top of a jump (a run near the edge of the area) may leave one camera's
                     # image for a moment, as in real footage (the detector-like keypoints are clipped to the image).
-                    assert outside.mean() < 0.02, (subject, action, cam['id'])
+                    assert outside.mean() < 0.1, (subject, action, cam['id'])
                 else:
                     assert not outside.any(), (subject, action, cam['id'])
 
@@ -262,3 +262,53 @@ def test_files_of_an_older_generator_are_regenerated(tmp_path, capsys):
     for path in (paths['3d'], *paths['2d'].values()):
         assert synthetic.stored_version(path) == synthetic.GENERATOR_VERSION
     assert load_npz(paths['3d'], required_keys=['positions_3d'])['positions_3d']['S1']['Walking'].shape == (40, 32, 3)
+
+
+def test_skeleton_conventions_vary_like_real_skeletons(dataset):
+    """Generator version 3: where the thorax, shoulder and knee joints sit varies as much as between real
+    skeleton conventions. Motion-capture skeletons that put the thorax at mid-chest have a root-to-thorax
+    trunk of about 0.25 m (others about 0.45 m) and shoulder joints above the thorax, Human3.6M's below it;
+    some put the knee joint in front of the hip-ankle line (20-30 degrees between thigh and shin when
+    standing), others on it."""
+    trunks, shoulder_rise, standing_knees = [], [], []
+    for actions in dataset['3d']['positions_3d'].values():
+        for action, pos in actions.items():
+            if action.split(' ')[0] == 'Waiting':
+                hip, knee, ankle = (pos[:, J(f'right_{part}')].astype(np.float64) for part in ('hip', 'knee', 'ankle'))
+                thigh, shin = unit_rows(knee - hip), unit_rows(ankle - knee)
+                standing_knees.append(np.median(np.degrees(np.arccos(np.clip((thigh * shin).sum(1), -1, 1)))))
+            first = pos[0].astype(np.float64)
+            root, thorax = first[J('hips')], first[J('thorax')]
+            trunk = np.linalg.norm(thorax - root)
+            up = (thorax - root) / trunk
+            shoulders = (first[J('left_shoulder')] + first[J('right_shoulder')]) / 2
+            trunks.append(trunk)
+            shoulder_rise.append(float((shoulders - thorax) @ up))
+    trunks, shoulder_rise = np.array(trunks), np.array(shoulder_rise)
+    assert (trunks < 0.28).mean() > 0.05 and (trunks > 0.45).mean() > 0.05, np.percentile(trunks, [5, 95])
+    assert (shoulder_rise > 0.03).mean() > 0.1 and (shoulder_rise < -0.01).mean() > 0.1
+    standing_knees = np.array(standing_knees)  # degrees between thigh and shin, median over a Waiting sequence
+    assert (standing_knees > 20).mean() > 0.2 and (standing_knees < 14).mean() > 0.2, standing_knees
+
+
+def unit_rows(v):
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_people_walk_in_every_direction_across_the_capture_area(dataset):
+    """Generator version 3: walking paths cross the area in every direction (not only along one axis), and
+    people are seen from under 3.5 m to over 7 m away, as in real recordings."""
+    cameras = load_h36m_cameras()
+    directions, distances = [], []
+    for subject, actions in dataset['3d']['positions_3d'].items():
+        for action, pos in actions.items():
+            root = pos[:, J('hips')].astype(np.float64)
+            step = np.diff(root[:, :2], axis=0)
+            moving = np.linalg.norm(step, axis=1) * FPS > 0.8
+            directions.extend(np.degrees(np.arctan2(step[moving, 1], step[moving, 0])) % 180.0)
+            for cam in cameras[subject]:
+                distances.extend(np.linalg.norm(root[::25] - np.asarray(cam['translation']), axis=1))
+    sectors = np.histogram(directions, bins=6, range=(0, 180))[0] / len(directions)
+    assert sectors.min() > 0.06, sectors  # every 30-degree sector of headings (forwards or backwards) used
+    distances = np.array(distances)  # root to camera, metres (the cameras stand about 5 m from the centre)
+    assert (distances < 3.5).mean() > 0.005 and (distances > 7.0).mean() > 0.005, (distances.min(), distances.max())

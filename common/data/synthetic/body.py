@@ -39,12 +39,18 @@ SEGMENT_SPREAD = 0.04
 # Segments drawn uniformly from a range (metres at height scale 1): where the hip, spine, neck,
 # shoulder and wrist joints sit differs a lot between people and even more between skeleton
 # conventions (Human3.6M's, CMU's, a detector's), so a model must read them from the 2D.
-SEGMENT_RANGES = {'hip_width': (0.10, 0.16), 'neck': (0.10, 0.19), 'head': (0.08, 0.13), 'shoulder': (0.13, 0.23),
+SEGMENT_RANGES = {'hip_width': (0.08, 0.16), 'neck': (0.10, 0.21), 'head': (0.08, 0.13), 'shoulder': (0.13, 0.26),
                   'upper_arm': (0.25, 0.30), 'forearm': (0.18, 0.26)}
-# Joint placement, same reasoning: ``spine_split`` the fraction of the trunk (root to thorax) below
-# the spine joint, ``hip_drop`` how far the hip joints sit below the root per unit sideways,
-# ``neck_lean`` how far forward the neck joint sits per unit up.
-PLACEMENT_RANGES = {'spine_split': (0.28, 0.52), 'hip_drop': (0.1, 1.2), 'neck_lean': (0.0, 0.5)}
+# Joint placement, same reasoning: ``trunk_scale`` the length of the trunk (root to thorax) relative
+# to the adult's (skeletons that put the thorax joint at mid-chest have a trunk half as long),
+# ``spine_split`` the fraction of the trunk below the spine joint, ``hip_drop`` how far the hip
+# joints sit below the root per unit sideways, ``neck_lean`` how far forward the neck joint sits per
+# unit up, ``shoulder_rise`` how far the shoulder joints sit above the thorax per unit sideways
+# (below it when negative), ``knee_rest_bend`` the angle (degrees) between thigh and shin of a
+# straight leg (motion-capture skeletons put the knee joint in front of the hip-ankle line: their
+# people stand with 20-30 degrees).
+PLACEMENT_RANGES = {'trunk_scale': (0.5, 1.1), 'spine_split': (0.28, 0.52), 'hip_drop': (0.1, 1.2),
+                    'neck_lean': (0.0, 0.5), 'shoulder_rise': (-0.15, 0.3), 'knee_rest_bend': (0.0, 30.0)}
 
 
 def make_body(rng, height_scale):
@@ -59,9 +65,10 @@ def make_body(rng, height_scale):
             out[name] = float(length * height_scale
                               * (1.0 + np.clip(rng.normal(0, SEGMENT_SPREAD), -2.5 * SEGMENT_SPREAD, 2.5 * SEGMENT_SPREAD)))
     placement = {name: float(rng.uniform(*bounds)) for name, bounds in PLACEMENT_RANGES.items()}
-    trunk = out['spine_low'] + out['spine_up']
+    trunk = (out['spine_low'] + out['spine_up']) * placement['trunk_scale']
     out['spine_low'], out['spine_up'] = trunk * placement['spine_split'], trunk * (1 - placement['spine_split'])
-    out['hip_drop'], out['neck_lean'] = placement['hip_drop'], placement['neck_lean']
+    for name in ('hip_drop', 'neck_lean', 'shoulder_rise', 'knee_rest_bend'):
+        out[name] = placement[name]
     return out
 
 
@@ -94,8 +101,11 @@ def forward_kinematics(body, P, root_xy, yaw_deg):
     heels = _place_legs(X, body, P, R_heading, R_pelvis)
     seat = rotate(R_pelvis, (0.0, -0.05, -0.11 * body['thigh'] / ADULT_SEGMENTS['thigh']))
     R_chest = _place_spine_and_head(X, body, P, R_pelvis)
-    _place_arms(X, body, P, R_heading, R_chest)
     contacts = [*heels, seat]
+    # Where the floor is, relative to the root, for an upright body: under the lowest foot or the seat.
+    feet = X[:, [j for side in 'rl' for j in LEGS[side][2:]], 2]
+    floor = np.minimum(feet.min(axis=1), np.min(np.stack([c[:, 2] for c in contacts], 1), axis=1))
+    _place_arms(X, body, P, R_heading, R_chest, floor)
     if np.any(P['bpitch']) or np.any(P['broll']):  # the whole body tilted about the root (lying, all fours)
         R_tilt = R_heading @ rotation('y', P['broll']) @ rotation('x', -P['bpitch']) @ np.swapaxes(R_heading, 1, 2)
         X[:] = np.einsum('nij,nkj->nki', R_tilt, X)
@@ -110,14 +120,21 @@ def _place_legs(X, b, P, R_heading, R_pelvis):
     The legs hang from the heading frame, so bending the trunk does not swing them.
     """
     heels = []
+    # The knee joint sits forward of the hip-ankle line by the same distance from both: the thigh
+    # turns forward by `forward`, the shin back by `back` (degrees), the bend between them `knee_rest_bend`.
+    rest = math.radians(b.get('knee_rest_bend', 0.0))
+    forward = math.atan2(b['shin'] * math.sin(rest), b['thigh'] + b['shin'] * math.cos(rest))
+    back = rest - forward
+    thigh = bone_offset(b['thigh'], 0.0, math.sin(forward), -math.cos(forward))
+    shin = bone_offset(b['shin'], 0.0, -math.sin(back), -math.cos(back))
     for side, sign in SIDES:
         hip, knee, ankle, toe, tip = LEGS[side]
         X[:, hip] = rotate(R_pelvis, bone_offset(b['hip_width'], sign, 0.0, -b.get('hip_drop', 0.12)))
         R1 = (R_heading @ rotation('x', P[f'hipf_{side}']) @ rotation('y', -sign * P[f'hipa_{side}'])
               @ rotation('z', -sign * P[f'hipr_{side}']))
-        X[:, knee] = X[:, hip] + rotate(R1, (0.0, 0.0, -b['thigh']))
+        X[:, knee] = X[:, hip] + rotate(R1, thigh)
         R2 = R1 @ rotation('x', -P[f'knee_{side}'])
-        X[:, ankle] = X[:, knee] + rotate(R2, (0.0, 0.0, -b['shin']))
+        X[:, ankle] = X[:, knee] + rotate(R2, shin)
         R3 = R2 @ rotation('x', P[f'ankle_{side}'])
         X[:, toe] = X[:, ankle] + rotate(R3, bone_offset(math.hypot(b['foot'], b['ankle_height']),
                                                           0.0, b['foot'], -b['ankle_height']))
@@ -147,15 +164,24 @@ def _place_spine_and_head(X, b, P, R_pelvis):
     return R_chest
 
 
-def _place_arms(X, b, P, R_heading, R_chest):
-    """Fill in both arms and hands: two-bone IK from the shoulder towards each wrist target."""
+def _place_arms(X, b, P, R_heading, R_chest, floor):
+    """Fill in both arms and hands: two-bone IK from the shoulder towards each wrist target.
+
+    A wrist target below `floor` (N,) (height relative to the root of an upright body; a hand
+    reaching down) is raised to a hand's length above it, so that the hand stops at the floor
+    instead of lifting the person off it.
+    """
     arm_scale = (b['upper_arm'] + b['forearm']) / REFERENCE_ARM_REACH
+    upright = (np.asarray(P['bpitch']) == 0) & (np.asarray(P['broll']) == 0)
+    lowest_wrist = np.where(upright, floor + b['hand'] + b['finger'], -np.inf)
     for side, sign in SIDES:
         girdle, shoulder, elbow, wrist, thumb, thumb_tip, hand, finger = ARMS[side]
         mirror = np.array([sign, 1.0, 1.0])  # (out, forward, up) -> body frame (x, y, z)
-        X[:, shoulder] = X[:, girdle] + rotate(R_chest, bone_offset(b['shoulder'], sign, -0.05, -0.12))
+        X[:, shoulder] = X[:, girdle] + rotate(R_chest, bone_offset(b['shoulder'], sign, -0.05,
+                                                                             b.get('shoulder_rise', -0.12)))
         target = (X[:, shoulder] + arm_scale * (rotate(R_chest, P[f'armT_{side}'] * mirror)
                                                 + rotate(R_heading, P[f'armW_{side}'] * mirror)))
+        target[:, 2] = np.maximum(target[:, 2], lowest_wrist)
         pole = rotate(R_chest, P[f'pole_{side}'] * mirror)
         X[:, elbow], X[:, wrist], elbow_dir = two_bone_ik(X[:, shoulder], target, pole,
                                                           b['upper_arm'], b['forearm'])

@@ -16,14 +16,18 @@ unchanged:
   limb swaps for a few frames); some sequences are 2-4 frames longer than the 3D ones,
   as in the community CPN file (loaders cut them to the 3D length).
 
-Content (generator version 2, `GENERATOR_VERSION`): subjects S1, S5, S6, S7, S8 (train) and S9,
+Content (generator version 3, `GENERATOR_VERSION`): subjects S1, S5, S6, S7, S8 (train) and S9,
 S11 (test); every sequence is performed by a person of its own (about the subject's size, with
-proportions and joint placement drawn from wide ranges, `common.data.synthetic.body`); the 15
-Human3.6M action names and 9 motions Human3.6M lacks (jumping, running, kicking, squatting, lying
-down, reaching, throwing, exercising, sneaking; `common.data.synthetic.actions`), each twice
-(``'Walking'`` and ``'Walking 1'``), 8-12 s per sequence: 336 sequences, about 169,000 frames.
-Version 1 (before issue 21) had the 15 actions and one body per subject; files without the
-``synthetic_version`` entry are version 1 and are regenerated. The motion is synthesised by
+proportions and joint placement drawn from wide ranges that cover real skeleton conventions,
+`common.data.synthetic.body`); the 15 Human3.6M action names and 9 motions Human3.6M lacks
+(jumping, running, kicking, squatting, lying down, reaching, throwing, exercising, sneaking;
+`common.data.synthetic.actions`), each twice (``'Walking'`` and ``'Walking 1'``), 8-12 s per
+sequence: 336 sequences, about 169,000 frames. People use the whole capture area
+(`common.data.synthetic.locomotion`), walking in every direction, about 3 to 8 m from the cameras.
+Version 1 (before issue 21) had the 15 actions and one body per subject; version 2 added the 9
+motions and a body per sequence; version 3 added short trunks, shoulders above or below the
+thorax and the wider area. Files of another version (without the ``synthetic_version`` entry:
+version 1) are regenerated. The motion is synthesised by
 `common.data.synthetic.motion` (a forward-kinematics skeleton driven by per-action key poses, gait
 cycles and gestures; see there), the detector errors by `common.data.synthetic.detector`.
 Everything derives from one seed: the same seed gives the same arrays and byte-identical files
@@ -57,9 +61,9 @@ SUBJECTS = ('S1', 'S5', 'S6', 'S7', 'S8', 'S9', 'S11')
 # different person of about that size (`SEQUENCE_HEIGHT_SPREAD`) and proportions of their own.
 HEIGHT_SCALES = {'S1': 0.94, 'S5': 0.92, 'S6': 1.05, 'S7': 0.96, 'S8': 1.03, 'S9': 1.07, 'S11': 1.00}
 SEQUENCE_HEIGHT_SPREAD = 0.08
-# Version of the generator's output: files written by another version (or by none: version 1,
-# the 15 Human3.6M actions and one body per subject) are regenerated. Checkpoints record it.
-GENERATOR_VERSION = 2
+# Version of the generator's output: files written by another version (or by none: version 1)
+# are regenerated (see the module's docstring for what each version changed). Checkpoints record it.
+GENERATOR_VERSION = 3
 VERSION_ENTRY = 'synthetic_version'
 ACTION_NAMES = tuple(ACTIONS)
 REPETITIONS = 2
