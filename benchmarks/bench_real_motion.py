@@ -13,6 +13,10 @@ Both runs go through the product's own command line (`run_poseformer.main`: trai
     python benchmarks/bench_real_motion.py -e 3                 # shorter, for iterating on the generator
     python benchmarks/bench_real_motion.py --evaluate checkpoint/synthetic/best_epoch.bin   # no training
     python benchmarks/bench_real_motion.py --train-args "-f 27 --embed-dim-ratio 32 --depth 4" -e 20
+    python benchmarks/bench_real_motion.py --evaluate checkpoint/synthetic/best_epoch.bin --joints
+
+``--joints`` also prints, per real group, which joints are worst and how far the predicted trunk
+direction (root to thorax) is off: what to change in the generator next.
 
 When the motion-capture folder is absent the real-motion half is skipped with a message (the
 synthetic half still runs).
@@ -24,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,6 +64,8 @@ def parse_args(argv=None):
     p.add_argument('--data-dir', default='data', help='folder of the synthetic dataset (default data)')
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads (default 1)')
     p.add_argument('--json', metavar='PATH', help='also write both results and the comparison as JSON here')
+    p.add_argument('--joints', action='store_true',
+                   help='also print per real group the largest joint errors and the trunk direction error')
     return p.parse_args(argv)
 
 
@@ -106,6 +114,60 @@ def comparison_table(synthetic, real):
     right = f'{"action-wise avg":<18} {_fmt(r["mpjpe"])} {_fmt(r["p_mpjpe"])}' if r else ''
     lines.append(f'{left}   |   {right}')
     return '\n'.join(lines)
+
+
+JOINT_NAMES = ('hip', 'r_hip', 'r_knee', 'r_ankle', 'l_hip', 'l_knee', 'l_ankle', 'spine', 'thorax', 'nose',
+               'head', 'l_shoulder', 'l_elbow', 'l_wrist', 'r_shoulder', 'r_elbow', 'r_wrist')  # Human3.6M 17
+THORAX = JOINT_NAMES.index('thorax')
+
+
+def _unit(v):
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def group_errors(groups):
+    """Per group: frames, P1 (mm), mean angle (degrees) between the predicted and the true trunk
+    direction (root to thorax) and the per-joint errors (mm, (17,)).
+
+    groups: ``{group: [(predicted, target), ...]}``, root-relative (N, 17, 3) metres each.
+    """
+    out = {}
+    for group, pairs in groups.items():
+        predicted = np.concatenate([p for p, _ in pairs])
+        target = np.concatenate([t for _, t in pairs])
+        per_joint = np.linalg.norm(predicted - target, axis=-1)                   # (N, 17) metres
+        cosine = np.clip(np.sum(_unit(predicted[:, THORAX]) * _unit(target[:, THORAX]), axis=-1), -1, 1)
+        out[group] = {'frames': len(target), 'p1': float(per_joint.mean() * 1000),
+                      'trunk_degrees': float(np.degrees(np.arccos(cosine)).mean()),
+                      'joints_mm': per_joint.mean(axis=0) * 1000}
+    return out
+
+
+def joint_table(errors, worst=4):
+    """Text: one line per group, its P1, trunk direction error and `worst` largest joint errors."""
+    lines = [f'{"real group":<18} {"frames":>6} {"P1":>7} {"trunk":>6}   largest joint errors (mm)']
+    for group, e in errors.items():
+        order = np.argsort(-e['joints_mm'])[:worst]
+        joints = ', '.join(f'{JOINT_NAMES[j]} {e["joints_mm"][j]:.0f}' for j in order)
+        lines.append(f'{group:<18} {e["frames"]:>6} {e["p1"]:>7.1f} {e["trunk_degrees"]:>5.1f}°   {joints}')
+    return '\n'.join(lines)
+
+
+def real_joint_errors(checkpoint, mocap_dir, subjects, downsample):
+    """`group_errors` of a checkpoint on the real motion capture (ground-truth 2D, flip TTA)."""
+    from common.data.sources import DataConfig, load_bundle
+    from common.data.types import zero_root
+    from common.evaluation import action_group, predict_sequence
+    from common.streaming.stages import model_from_checkpoint
+    model = model_from_checkpoint(str(checkpoint))
+    bundle = load_bundle(DataConfig(dataset='h36m', keypoints='gt', data_dir=str(mocap_dir),
+                                    subjects_test=tuple(subjects), downsample=downsample, need_train=False))
+    root = bundle.protocol.root
+    groups = {}
+    for seq in bundle.test:
+        predicted = zero_root(predict_sequence(model, seq.poses_2d, bundle.symmetry), root)
+        groups.setdefault(action_group(seq.action), []).append((predicted, zero_root(seq.poses_3d, root)))
+    return group_errors(dict(sorted(groups.items())))
 
 
 def summary(synthetic, real):
@@ -165,6 +227,10 @@ def main(argv=None):
     if real:
         print(f'real / synthetic P1: {result["ratio_p1"]:.2f} (goal <= {GOAL_RATIO}); real P1 {result["real_p1"]:.1f} mm '
               f'(goal <= {GOAL_REAL_P1_MM} mm): goal {"MET" if result["goal_met"] else "not met"}')
+    if real and args.joints:
+        print()
+        print('Per real group: P1 (mm), trunk = angle between predicted and true root-to-thorax direction')
+        print(joint_table(real_joint_errors(checkpoint, mocap, args.mocap_subjects.split(','), real_downsample)))
     if args.json:
         from common.io.atomic import atomic_write_text
         atomic_write_text(args.json, json.dumps({'synthetic': synthetic, 'real': real, 'summary': result,

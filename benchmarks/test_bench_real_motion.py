@@ -37,3 +37,20 @@ def test_table_puts_both_sets_side_by_side():
 def test_real_motion_follows_the_training_frame_rate():
     assert bench._flag_value(['-f', '9', '--downsample', '10'], '--downsample', 1) == 10
     assert bench._flag_value(['-f', '9'], '--downsample', 1) == 1
+
+
+def test_joint_breakdown_names_the_worst_joints_and_the_trunk_angle():
+    import numpy as np
+    target = np.zeros((4, 17, 3))
+    target[:, bench.THORAX] = (0.0, -0.5, 0.0)                   # trunk straight up (camera y points down)
+    predicted = target.copy()
+    predicted[:, bench.THORAX] = (0.5 * np.sin(np.radians(30)), -0.5 * np.cos(np.radians(30)), 0.0)  # tilted 30 deg
+    predicted[:, bench.JOINT_NAMES.index('l_wrist')] += (0.0, 0.0, 0.2)                             # 200 mm off
+    errors = bench.group_errors({'Kick': [(predicted[:2], target[:2]), (predicted[2:], target[2:])]})['Kick']
+    assert errors['frames'] == 4
+    assert abs(errors['trunk_degrees'] - 30.0) < 1e-6
+    assert abs(errors['joints_mm'][bench.JOINT_NAMES.index('l_wrist')] - 200.0) < 1e-6
+    thorax_mm = 1000 * np.linalg.norm(predicted[0, bench.THORAX] - target[0, bench.THORAX])
+    assert abs(errors['p1'] - (200.0 + thorax_mm) / 17) < 1e-6
+    line = bench.joint_table({'Kick': errors}, worst=2).splitlines()[1]
+    assert line.split()[0] == 'Kick' and 'thorax 259, l_wrist 200' in line and '30.0°' in line
