@@ -30,6 +30,7 @@ def test_shipped_model_is_small_and_says_how_it_was_made():
     checkpoint = load_checkpoint(SHIPPED)
     assert checkpoint['config']['num_frame'] == 27
     assert checkpoint['optimizer'] is None  # slim: weights only
+    assert checkpoint['layouts'] == {'joints': 'h36m', 'keypoints': 'h36m'}  # what it expects, kept by the slimming
     provenance = checkpoint['extra']['provenance']
     assert provenance['command'].startswith('python run_poseformer.py -d synthetic -k detected -f 27 ')
     assert provenance['data']['dataset'] == 'synthetic'

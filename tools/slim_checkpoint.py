@@ -1,5 +1,5 @@
-"""Write a checkpoint for shipping: the model's weights, configuration and `extra` (history,
-provenance) only, without the optimizer and sampler states that resuming needs (a third the size).
+"""Write a checkpoint for shipping: the model's weights, configuration, joint layouts and `extra`
+(history, provenance) only, without the optimizer and sampler states that resuming needs (a third the size).
 
     python tools/slim_checkpoint.py checkpoint/embedded_f27/last_epoch.bin models/embedded_f27.bin
 
@@ -28,7 +28,7 @@ def slim(args):
     checkpoint = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(args.checkpoint)
     save_checkpoint(args.output, epoch=checkpoint['epoch'], lr=checkpoint['lr'], model=model, optimizer=None,
-                    config=model.config, extra=checkpoint.get('extra'))
+                    config=model.config, extra=checkpoint.get('extra'), layouts=checkpoint.get('layouts'))
     print(f'wrote {args.output} ({Path(args.output).stat().st_size / 1e6:.1f} MB)')
 
 
