@@ -170,6 +170,14 @@ def real_joint_errors(checkpoint, mocap_dir, subjects, downsample):
     return group_errors(dict(sorted(groups.items())))
 
 
+def trained_checkpoint(folder):
+    """The checkpoint a training wrote into `folder` to evaluate: its best epoch, or its last one when
+    it kept none as best (``--no-eval`` trains without a per-epoch test error)."""
+    folder = Path(folder)
+    best = folder / 'best_epoch.bin'
+    return best if best.is_file() else folder / 'last_epoch.bin'
+
+
 def summary(synthetic, real):
     """The goal check of issue 21 as a dict (mm)."""
     syn_p1 = synthetic['action_wise_average']['mpjpe']
@@ -198,9 +206,9 @@ def main(argv=None):
             seconds = _run(train_args + ['--evaluate', str(checkpoint.resolve()), '-c', str(checkpoint.parent),
                                          '--results-json', str(syn_json)], 'synthetic evaluation')
         else:
-            checkpoint = ckpt_dir / 'best_epoch.bin'
             seconds = _run(train_args + ['-e', str(args.epochs), '-c', str(ckpt_dir), '--overwrite',
                                          '--results-json', str(syn_json)], 'training')
+            checkpoint = trained_checkpoint(ckpt_dir)
         print(f'(training / synthetic evaluation: {seconds:.0f} s)')
         synthetic = _load(syn_json)
         real = None

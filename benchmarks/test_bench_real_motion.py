@@ -54,3 +54,10 @@ def test_joint_breakdown_names_the_worst_joints_and_the_trunk_angle():
     assert abs(errors['p1'] - (200.0 + thorax_mm) / 17) < 1e-6
     line = bench.joint_table({'Kick': errors}, worst=2).splitlines()[1]
     assert line.split()[0] == 'Kick' and 'thorax 259, l_wrist 200' in line and '30.0°' in line
+
+
+def test_the_real_motion_evaluation_takes_the_last_epoch_when_training_kept_no_best(tmp_path):
+    (tmp_path / 'last_epoch.bin').write_bytes(b'')
+    assert bench.trained_checkpoint(tmp_path) == tmp_path / 'last_epoch.bin'   # --no-eval: no best epoch
+    (tmp_path / 'best_epoch.bin').write_bytes(b'')
+    assert bench.trained_checkpoint(tmp_path) == tmp_path / 'best_epoch.bin'
