@@ -6,7 +6,7 @@ mostly drawn by a per-action *sampler* from a handful of typical postures, and `
 person moves over the floor (`common.data.synthetic.locomotion`): ``'stand'`` (in place, with
 occasional steps to a new spot when a pose sets ``speed``), ``'seated'`` (not at all) or
 ``'path'`` (walking back and forth), or ``('path', lateral)`` for a path moved sideways by
-``lateral`` metres, or ``'circle'`` (going round in a circle).
+``lateral`` (a fraction of the walking area's radius), or ``'circle'`` (going round in a circle).
 
 The 15 Human3.6M actions come first; then the athletic and floor motions of real recordings that
 Human3.6M lacks (`EXTRA_ACTIONS`): jumping (hops, jumps forward and with a turn, jumping jacks),

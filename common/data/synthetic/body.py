@@ -121,7 +121,7 @@ def _place_legs(X, b, P, R_heading, R_pelvis):
     """
     heels = []
     # The knee joint sits forward of the hip-ankle line by the same distance from both: the thigh
-    # turns forward by `forward`, the shin back by `back` (degrees), the bend between them `knee_rest_bend`.
+    # turns forward by `forward`, the shin back by `back` (radians), the bend between them `knee_rest_bend`.
     rest = math.radians(b.get('knee_rest_bend', 0.0))
     forward = math.atan2(b['shin'] * math.sin(rest), b['thigh'] + b['shin'] * math.cos(rest))
     back = rest - forward

@@ -1,7 +1,7 @@
 """Where the synthetic person goes: the capture area, and the root path integrated frame by frame.
 
 Positions are world (x, y) in metres on the floor; headings (yaw) in degrees, 0 facing world +y,
-positive turning left. People use the whole Human3.6M capture area, from about 2 m to 8 m from a
+positive turning left. People use the whole Human3.6M capture area, from about 3 m to 8 m from a
 camera, as real recordings do (a tall person near its edge may leave a camera's image by a few
 pixels for a moment).
 """
@@ -43,7 +43,7 @@ def wrap_degrees(deg):
 
 def walking_path_ends(rng, lateral=0.0):
     """The two ends (x, y) of a straight walking path: a chord of the walking ellipse, off its centre
-    by up to a third of the area (plus `lateral` across it); half of the paths go along the area's
+    by up to a third of its radius (plus `lateral`, in the same unit, across it); half of the paths go along the area's
     long axis (the longest walks), the others in any direction."""
     a = rng.normal(np.pi / 2, math.radians(20)) if rng.random() < 0.5 else rng.uniform(0, np.pi)
     along, across = np.array([math.cos(a), math.sin(a)]), np.array([-math.sin(a), math.cos(a)])
@@ -58,8 +58,8 @@ def walking_path_ends(rng, lateral=0.0):
 
 class _BackAndForth:
     """Mode 'path': walk back and forth between the two ends of a straight path across the area
-    (`walking_path_ends`, turning at them), moved sideways by `lateral` metres; start somewhere
-    between the ends, facing one."""
+    (`walking_path_ends`, turning at them), moved sideways by `lateral` (a fraction of the walking
+    ellipse's radius); start somewhere between the ends, facing one."""
 
     def __init__(self, rng, lateral, speed_cmd):
         self.ends = walking_path_ends(rng, lateral)
