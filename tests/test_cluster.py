@@ -19,6 +19,7 @@ import socket
 import string
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -167,6 +168,44 @@ def wait_until(condition, processes, what, timeout=TIMEOUT):
 def finish(process):
     out, _ = process.communicate(timeout=TIMEOUT)
     return process.returncode, out
+
+
+class OutputLines:
+    """A process's output read on a thread of its own, every line kept.
+
+    Iterating over ``process.stdout`` and then calling ``communicate()`` loses the lines that the text
+    wrapper had already buffered; here one reader owns the stream, a test waits for a line (an event, not
+    a sleep) and still gets the whole output at the end.
+    """
+
+    def __init__(self, process):
+        self.process, self.lines, self.ended = process, [], False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, prefix, timeout=TIMEOUT):
+        """True once a line starting with `prefix` was printed; False if the output ended without one."""
+        def seen():
+            return any(line.startswith(prefix) for line in self.lines)
+        with self._changed:
+            assert self._changed.wait_for(lambda: seen() or self.ended, timeout), f'no {prefix!r} after {timeout} s'
+            return seen()
+
+    def finish(self):
+        """(exit status, the whole output) once the process has ended."""
+        self.process.wait(timeout=TIMEOUT)
+        self._thread.join(timeout=TIMEOUT)
+        return self.process.returncode, ''.join(self.lines)
 
 
 def weights(path):
@@ -341,17 +380,20 @@ def test_two_torchrun_nodes_train_as_one_process_with_the_same_global_batch(two_
 def test_sigterm_at_random_moments_then_auto_resume_ends_with_the_uninterrupted_weights(data_dir, tmp_path, single):
     folder = tmp_path / 'ckpt'
     command = [sys.executable, 'run_poseformer.py', '--data-dir', str(data_dir), '-c', str(folder), '-r', 'auto'] + TINY
-    moments = random.Random(20).sample([0.1 * k for k in range(1, 16)], 2)    # seconds after training began
+    # Each signal is sent on an event (a line of the run's output) plus a delay. The first comes as soon as the
+    # first of the EPOCHS epochs has ended, so at least one signal lands inside the training on a fast machine
+    # as on a loaded one; the second at a random moment after the (resumed) training began.
+    delay = random.Random(20).choice([0.1 * k for k in range(1, 16)])
+    moments = [('[1] ', 0.0), ('Training epochs', delay)]
     stopped = []
-    for delay in moments:
+    for event, delay in moments:
         process = start(command)
         try:
-            for line in process.stdout:
-                if line.startswith('Training epochs'):
-                    break
-            time.sleep(delay)
-            process.send_signal(signal.SIGTERM)
-            rc, out = finish(process)
+            output = OutputLines(process)
+            if output.wait_for(event):
+                time.sleep(delay)
+                process.send_signal(signal.SIGTERM)
+            rc, out = output.finish()
         finally:
             kill_all([process])
         # The run may have ended before the signal came (exit 0, or -15 when it came while Python shut down)
@@ -362,15 +404,16 @@ def test_sigterm_at_random_moments_then_auto_resume_ends_with_the_uninterrupted_
             assert out.rstrip().splitlines()[-1].startswith('terminated (SIGTERM): ')
         assert folder_is_clean(folder)             # lock released, no half-written checkpoint
         epoch = load_checkpoint(folder / 'last_epoch.bin')['epoch'] if (folder / 'last_epoch.bin').exists() else 0
-        stopped.append((delay, rc, epoch))
+        stopped.append((event, delay, rc, epoch))
     process = start(command)
     try:
         rc, out = finish(process)
     finally:
         kill_all([process])
     assert rc == 0, out[-3000:]
-    print('SIGTERM (delay s, status, last_epoch.bin epoch):', stopped)
-    assert any(rc == 143 for _, rc, _ in stopped)
+    print('SIGTERM (after line, delay s, status, last_epoch.bin epoch):', stopped)
+    assert stopped[0][2] == 143, stopped
+    assert any(rc == 143 for _, _, rc, _ in stopped)
     assert_bitwise_equal(weights(folder / 'last_epoch.bin'), weights(single[0]))
 
 
