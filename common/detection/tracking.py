@@ -16,6 +16,8 @@ cost per swapped frame (`SWAP_PRIOR`) so that the detector's labels win where mo
 """
 import numpy as np
 
+from common.data.layouts import COCO_17
+
 MIN_IOU = 0.3
 MAX_CENTRE_SHIFT = 0.5      # fraction of the box's diagonal
 MAX_GAP_FRAMES = 30
@@ -23,12 +25,8 @@ MIN_SCORE_FOR_BOX = 0.1     # joints scored lower do not shape the person's box
 SWAP_RATIO = 0.5           # online rule: swap when the exchanged labels are twice as close
 SWAP_PRIOR = 0.05          # offline: cost of one swapped frame, in person sizes of motion
 
-# Mirror pairs of `common.data.layouts.COCO_17` per body part, swapped together.
-COCO_SWAP_GROUPS = (
-    ((1, 2), (3, 4)),                   # eyes, ears
-    ((5, 6), (7, 8), (9, 10)),          # shoulders, elbows, wrists
-    ((11, 12), (13, 14), (15, 16)),     # hips, knees, ankles
-)
+# Mirror pairs of `common.data.layouts.COCO_17` per body part (face, arms, legs), swapped together.
+COCO_SWAP_GROUPS = COCO_17.mirror_groups()
 
 
 def person_box(keypoints):
