@@ -45,7 +45,8 @@ def _size(box):
     return float(np.hypot(box[2] - box[0], box[3] - box[1]))
 
 
-def _iou(a, b):
+def box_iou(a, b):
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = w * h
@@ -55,7 +56,7 @@ def _iou(a, b):
 
 def _affinity(track_box, box):
     """How well `box` continues a track whose last box is `track_box` (> 0: a match; higher: better)."""
-    iou = _iou(track_box, box)
+    iou = box_iou(track_box, box)
     if iou >= MIN_IOU:
         return 1.0 + iou
     centre_shift = np.hypot(*((track_box[:2] + track_box[2:]) / 2 - (box[:2] + box[2:]) / 2))
