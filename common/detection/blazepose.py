@@ -73,17 +73,33 @@ node { calculator: "PoseLandmarkByRoiCpu" input_side_packet: "MODEL_COMPLEXITY:m
 '''
 
 
-def _solution(graph, outputs, side_inputs=None):
-    """A MediaPipe graph (text) ready to `process` frames; UserError when mediapipe cannot run it here."""
-    reason = mediapipe_missing_reason()
-    if reason:
-        raise UserError(reason)
-    from google.protobuf import text_format
-    from mediapipe.framework import calculator_pb2
-    from mediapipe.python.solution_base import SolutionBase
-    config = text_format.Parse(graph, calculator_pb2.CalculatorGraphConfig())
-    with _quiet_native_stderr():
-        return SolutionBase(graph_config=config, side_inputs=side_inputs, outputs=outputs)
+class _Graph:
+    """A MediaPipe graph (text) that `process`es frames; its start-up notices (TensorFlow Lite, absl:
+    printed when it is made and at its first frame) are kept off the terminal. UserError when mediapipe
+    cannot run it here."""
+
+    def __init__(self, graph, outputs, side_inputs=None):
+        reason = mediapipe_missing_reason()
+        if reason:
+            raise UserError(reason)
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+        config = text_format.Parse(graph, calculator_pb2.CalculatorGraphConfig())
+        with _quiet_native_stderr():
+            self._solution = SolutionBase(graph_config=config, side_inputs=side_inputs, outputs=outputs)
+        self._started = False
+
+    def process(self, inputs):
+        if self._started:
+            return self._solution.process(inputs)
+        with _quiet_native_stderr():
+            result = self._solution.process(inputs)
+        self._started = True
+        return result
+
+    def close(self):
+        self._solution.close()
 
 
 @dataclass(frozen=True)
@@ -131,7 +147,7 @@ class PersonDetector:
     """BlazePose's person detector on the whole picture and its tiles -> a `Region` per person (see the module)."""
 
     def __init__(self, min_score=0.5):
-        self._graph = _solution(DETECTOR_GRAPH % {'min_score': float(min_score)}, ['detections'])
+        self._graph = _Graph(DETECTOR_GRAPH % {'min_score': float(min_score)}, ['detections'])
 
     def _detect(self, picture, origin):
         """Detections of one picture as (score, box, hips, scale point), pixels shifted by `origin`."""
@@ -170,7 +186,7 @@ class LandmarkModel:
     """BlazePose's landmark model on one `Region` of a picture (see the module)."""
 
     def __init__(self):
-        self._graph = _solution(LANDMARK_GRAPH, ['landmarks', 'helpers'], side_inputs={'model_complexity': 1})
+        self._graph = _Graph(LANDMARK_GRAPH, ['landmarks', 'helpers'], side_inputs={'model_complexity': 1})
 
     def landmarks(self, frame, region):
         """-> ((33, 3) [x, y, visibility] picture pixels, the next frame's `Region`), or None when nobody is there."""

@@ -14,12 +14,14 @@ a list of (17, 3) ``[x, y, score]`` COCO-17 pixels, one per person). Per frame:
 The person detector runs on every frame (it is cheap: one 224 x 224 picture); the landmark model
 once per person. Keypoint scores are BlazePose's visibilities, as in `mediapipe_pose`.
 """
+import contextlib
+
 import numpy as np
 
 from common.data.layouts import COCO_17
 from common.detection.base import Detector
 from common.detection.blazepose import LandmarkModel, PersonDetector
-from common.detection.mediapipe_pose import BLAZEPOSE_TO_COCO
+from common.detection.mediapipe_pose import BLAZEPOSE_TO_COCO, _quiet_native_stderr
 from common.detection.tracking import person_box
 
 SAME_PERSON_DISTANCE = 0.1     # mean joint distance, in person sizes, below which two results are one body
@@ -50,13 +52,26 @@ class MultiPersonPose(Detector):
     def __init__(self, max_people=10, min_detection_score=0.5):
         self.max_people = max_people
         self._detector = self._landmarks = None
-        self._detector = PersonDetector(min_score=min_detection_score)
-        self._landmarks = LandmarkModel()
         self._following = []        # the regions the previous frame's people lead to
+        # The graphs' threads print start-up notices (TensorFlow Lite, absl) at moments of their own
+        # until the first frame is through: file descriptor 2 stays quiet until then.
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(_quiet_native_stderr())
+        try:
+            self._detector = PersonDetector(min_score=min_detection_score)
+            self._landmarks = LandmarkModel()
+        except BaseException:
+            self.close()
+            raise
 
     def detect(self, frame):
         """(H, W, 3) uint8 RGB -> list of (17, 3) [x, y, visibility] pixels, one per person."""
-        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        try:
+            return self._detect(np.ascontiguousarray(frame, dtype=np.uint8))
+        finally:
+            self._quiet.close()
+
+    def _detect(self, frame):
         people, following = [], []
         for region in self._following + self._detector.regions(frame):
             if any(_near(region, known) for known in following):
@@ -75,6 +90,7 @@ class MultiPersonPose(Detector):
         return people
 
     def close(self):
+        self._quiet.close()
         for stage in (self._detector, self._landmarks):
             if stage is not None:
                 stage.close()
