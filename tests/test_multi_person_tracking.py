@@ -186,3 +186,51 @@ def test_same_person_tells_a_duplicate_from_someone_behind():
     assert same_person(a, a + [3, 2, 0])
     behind = walking_person(1, scale=0.8, shift=(40, 10))[0]       # overlapping boxes, different joints
     assert not same_person(a, behind)
+
+
+# ------------------------------------------------------------------------------------ tools/video_to_2d_people.py
+
+def test_the_people_tool_writes_one_custom_entry_per_chosen_person(tmp_path, capsys):
+    from common.data.custom import load_custom
+    from common.data.sources import DataConfig
+    from tests.video_fixtures import load_script
+    tool = load_script('tools/video_to_2d_people.py', 'video_to_2d_people')
+    frames = 20
+    a = walking_person(frames, shift=(0, 0), speed=1.0)
+    b = walking_person(frames, scale=0.5, shift=(250, 0), speed=0.0)
+    video = write_video(tmp_path / 'two.mp4', np.zeros((frames, 320, 480, 3), dtype=np.uint8), fps=25)
+    out = tmp_path / 'out'
+    for choice, expected in (('all', ['two_person0', 'two_person1']), ('largest', ['two_person0']),
+                             ('1', ['two_person1'])):
+        args = tool.build_parser().parse_args([str(video), '-o', str(out), '--person', choice, '--overwrite'])
+        tool.write_people(args, make_detector=lambda: ScriptedDetector([[b[f], a[f]] for f in range(frames)]))
+        printed = capsys.readouterr().out
+        assert printed.startswith('two.mp4: 2 people found by scripted; 0 track(s) seen in fewer than 7 frames dropped')
+        bundle = load_custom(DataConfig(dataset='custom', keypoints='two_people', data_dir=str(out), need_train=False))
+        assert [seq.subject for seq in bundle.test] == expected and bundle.fps == 25
+        assert all(seq.poses_2d.shape == (frames, 17, 2) for seq in bundle.test)
+    assert sorted(p.name for p in out.iterdir()) == ['data_2d_custom_two_people.npz']
+
+
+def test_the_people_tool_refuses_bad_input_with_one_line_before_any_work(tmp_path, capsys):
+    from tests.cli_fixtures import one_error_line
+    from tests.video_fixtures import load_script
+    tool = load_script('tools/video_to_2d_people.py', 'video_to_2d_people')
+    video = write_video(tmp_path / 'v.mp4', np.zeros((5, 64, 64, 3), dtype=np.uint8))
+    (tmp_path / 'out').mkdir()
+    (tmp_path / 'out' / 'data_2d_custom_v_people.npz').write_bytes(b'earlier')
+    (tmp_path / 'a_file').write_text('x')
+    cases = [
+        ([video, '--person', 'tallest'], "error: argument --person: 'tallest': give all, largest or a person id"),
+        ([video, '--min-confidence', '2'], 'error: --min-confidence 2.0: give a score between 0 and 1'),
+        ([video, '-o', tmp_path / 'out'], 'already exists; pass --overwrite'),
+        ([video, '-o', tmp_path / 'a_file' / 'sub'], 'error: -o/--output-dir '),
+        ([tmp_path / 'missing.mp4', '-o', tmp_path / 'new'], 'error: video '),
+    ]
+    for args, expected in cases:
+        assert tool.main([str(a) for a in args]) == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert expected in line, line
+    assert (tmp_path / 'out' / 'data_2d_custom_v_people.npz').read_bytes() == b'earlier'
+    assert not (tmp_path / 'new').exists()
+

@@ -41,7 +41,8 @@ def build_parser():
     return parser
 
 
-def write_people(args):
+def write_people(args, make_detector=None):
+    """The program on parsed `args`; `make_detector`: another several-people `Detector` factory (tests)."""
     from common.data.custom import write_custom
     from common.detection.people import detect_people, select_people
     from common.errors import UserError
@@ -56,7 +57,8 @@ def write_people(args):
     if out.exists() and not args.overwrite:
         raise UserError(f'{out} already exists; pass --overwrite to replace it, or choose another -o folder',
                         setting='output_dir')
-    result = detect_people(video, min_confidence=args.min_confidence, progress=progress_wanted(),
+    result = detect_people(video, **({} if make_detector is None else {'make_detector': make_detector}),
+                           min_confidence=args.min_confidence, progress=progress_wanted(),
                            warn=lambda message: print(f'warning: {message}', file=sys.stderr), setting='video')
     chosen = select_people(result, args.person)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
