@@ -60,3 +60,28 @@ def test_identities_do_not_swap_where_the_two_overlap(result):
 
 def test_the_largest_person_is_the_man_in_front(result):
     assert [p.id for p in select_people(result, 'largest')] == [0]
+
+
+def test_each_person_lifted_by_the_shipped_model_has_human_bone_lengths(result, tmp_path):
+    """Each person, written as the tool writes them and lifted through -d custom (the README's path),
+    gets limbs of human length: every limb's median over the frames within 0.15-0.65 m (an untrained
+    or mis-scaled lift is far off)."""
+    from common.data.custom import write_custom
+    from common.data.layouts import H36M_17
+    from run_poseformer import main
+    write_custom(tmp_path / 'data_2d_custom_clip_people.npz',
+                 {f'clip_person{p.id}': (p.keypoints[..., :2], result.width, result.height, result.fps)
+                  for p in result.people})
+    limbs = {name: H36M_17.index(name) for name in ('left_knee', 'left_foot', 'left_elbow', 'left_wrist',
+                                                    'right_knee', 'right_foot', 'right_elbow', 'right_wrist')}
+    for person in result.people:
+        export = tmp_path / f'person{person.id}.npy'
+        assert main(['-d', 'custom', '-k', 'clip_people', '--data-dir', str(tmp_path), '-c', str(tmp_path / 'c'),
+                     '--evaluate', str(REPO / 'models' / 'embedded_f27.bin'), '--render', '--viz-subject',
+                     f'clip_person{person.id}', '--viz-action', 'custom', '--viz-limit', '1',
+                     '--viz-output', str(tmp_path / 'one.gif'), '--viz-export', str(export)]) == 0
+        poses = np.load(export)[:, 0]                                           # (N, 17, 3) metres
+        assert poses.shape == (FRAMES, 17, 3)
+        length = {name: float(np.median(np.linalg.norm(poses[:, j] - poses[:, H36M_17.parents[j]], axis=-1)))
+                  for name, j in limbs.items()}
+        assert all(0.15 < value < 0.65 for value in length.values()), length
