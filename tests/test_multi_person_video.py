@@ -5,9 +5,10 @@ multi-person demo (BSD-3-Clause, see its .LICENSE.txt). What a person sees in it
 looked at): two people in every frame, both whole in the picture and nobody else; a woman standing
 on the right (her hips near x = 200, moving little) and a man on the left of her who moves to the
 right, towards her (his hips from x ~ 100 at the start to ~ 130 by frame 50, where he stays), so
-that from about frame 50 his arm and leg reach across her box. The checks encode that: two people and no more, each found in (nearly)
-every frame, the man left of the woman in every frame (no identity swap where they overlap), his
-drift to the right, her standing still, no jump of either identity from one frame to the next.
+that from about frame 50 his arm and leg reach across her box. The checks encode that: two people
+and no more, each found in (nearly) every frame, the man left of the woman in every frame (no
+identity swap where they overlap), his drift to the right, her standing still, no jump of either
+identity from one frame to the next.
 
 Skipped, with the reason, where mediapipe is not installed (pip install -r requirements-video.txt).
 """

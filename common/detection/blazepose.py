@@ -42,7 +42,8 @@ node { calculator: "ImageToTensorCalculator" input_stream: "IMAGE:image" output_
   output_stream: "LETTERBOX_PADDING:letterbox_padding"
   options { [mediapipe.ImageToTensorCalculatorOptions.ext] { output_tensor_width: 224 output_tensor_height: 224
     keep_aspect_ratio: true output_tensor_float_range { min: -1.0 max: 1.0 } border_mode: BORDER_ZERO } } }
-node { calculator: "InferenceCalculator" input_stream: "TENSORS:input_tensors" output_stream: "TENSORS:detection_tensors"
+node { calculator: "InferenceCalculator" input_stream: "TENSORS:input_tensors"
+  output_stream: "TENSORS:detection_tensors"
   options { [mediapipe.InferenceCalculatorOptions.ext] {
     model_path: "mediapipe/modules/pose_detection/pose_detection.tflite" delegate { xnnpack {} } } } }
 node { calculator: "SsdAnchorsCalculator" output_side_packet: "anchors"
@@ -119,11 +120,6 @@ class Region:
         rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
         size = 2.0 * math.hypot(dx, dy) * REGION_SCALE
         return cls((float(hips[0]), float(hips[1])), float(size), float(rotation), float(score))
-
-    def box(self):
-        """(x1, y1, x2, y2): the upright square of side ``size`` around the centre."""
-        half = self.size / 2
-        return np.array([self.centre[0] - half, self.centre[1] - half, self.centre[0] + half, self.centre[1] + half])
 
     def normalized_rect(self, width, height):
         """The region as MediaPipe's NormalizedRect of a `width` x `height` picture."""
