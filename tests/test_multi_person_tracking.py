@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from common.detection import mediapipe_missing_reason
 from common.detection.blazepose import Region, tiles
 from common.detection.multi_person import same_person
 from common.detection.multi_tracking import (MAX_GAP_FRAMES, keypoint_similarity, link_people, min_track_frames,
@@ -234,3 +235,14 @@ def test_the_people_tool_refuses_bad_input_with_one_line_before_any_work(tmp_pat
     assert (tmp_path / 'out' / 'data_2d_custom_v_people.npz').read_bytes() == b'earlier'
     assert not (tmp_path / 'new').exists()
 
+
+
+@pytest.mark.skipif(mediapipe_missing_reason() is None, reason='mediapipe is installed here')
+def test_without_mediapipe_the_people_tool_says_how_to_install_it(tmp_path, capsys):
+    from tests.cli_fixtures import one_error_line
+    from tests.video_fixtures import load_script
+    tool = load_script('tools/video_to_2d_people.py', 'video_to_2d_people')
+    video = write_video(tmp_path / 'v.mp4', np.zeros((5, 64, 64, 3), dtype=np.uint8))
+    assert tool.main([str(video), '-o', str(tmp_path / 'out')]) == 2
+    assert 'pip install -r requirements-video.txt' in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / 'out' / 'data_2d_custom_v_people.npz').exists()
