@@ -60,3 +60,37 @@ def test_inconsistent_layouts_are_refused():
         JointLayout('x', names=('a', 'b'), parents=(-1, 0), left=(1,), right=())
     with pytest.raises(ValueError, match='pairs'):
         JointLayout('x', names=('a', 'b'), parents=(-1, 0), left=(1,), right=(2,))
+
+
+@pytest.mark.parametrize('layout', ALL, ids=lambda layout: layout.name)
+def test_mirror_groups_are_the_layouts_own_pairs_each_once(layout):
+    groups = layout.mirror_groups()
+    pairs = [pair for group in groups for pair in group]
+    assert sorted(pairs) == sorted(zip(layout.left, layout.right))
+
+
+def test_coco_mirror_groups_are_face_arms_legs_and_the_tracker_uses_them():
+    from common.detection.tracking import COCO_SWAP_GROUPS
+    named = [{COCO_17.names[left].split('_', 1)[1] for left, _ in group} for group in COCO_17.mirror_groups()]
+    assert named == [{'eye', 'ear'}, {'shoulder', 'elbow', 'wrist'}, {'hip', 'knee', 'ankle'}]
+    assert COCO_SWAP_GROUPS == COCO_17.mirror_groups()
+
+
+def test_the_tracker_restates_no_joint_indices():
+    """Symmetry has one home (the layouts): tracking.py holds no literal list of joint pairs."""
+    import ast
+    import inspect
+    from common.detection import tracking
+
+    def int_pair(node):
+        return (isinstance(node, ast.Tuple) and len(node.elts) == 2
+                and all(isinstance(e, ast.Constant) and type(e.value) is int for e in node.elts))
+    pair_lists = [ast.unparse(node) for node in ast.walk(ast.parse(inspect.getsource(tracking)))
+                  if isinstance(node, (ast.Tuple, ast.List)) and node.elts and all(map(int_pair, node.elts))]
+    assert pair_lists == []
+
+
+def test_parts_must_share_out_the_left_joints():
+    with pytest.raises(ValueError, match='parts'):
+        JointLayout(name='bad', names=('a', 'left_x', 'right_x', 'left_y', 'right_y'), parents=None,
+                    left=(1, 3), right=(2, 4), root=None, parts=((1,),))

@@ -23,7 +23,9 @@ class JointLayout:
     ``names``: one per joint, in array order; ``parents``: parent index of every joint (-1 for the
     root), or None for a keypoint layout that defines no tree (COCO); ``left`` / ``right``: indices
     of mirror joints, pairwise (``left[i]`` mirrors ``right[i]``), which flipping swaps; ``root``:
-    the joint 3D poses are expressed relative to (None without a tree).
+    the joint 3D poses are expressed relative to (None without a tree); ``parts``: the body parts
+    whose mirror pairs a detector tends to exchange together (e.g. face, arms, legs), each given by
+    the left joints of its pairs; empty: the whole body is one part (see `mirror_groups`).
     """
     name: str
     names: tuple
@@ -31,6 +33,7 @@ class JointLayout:
     left: tuple
     right: tuple
     root: int | None = 0
+    parts: tuple = ()
 
     def __post_init__(self):
         n = len(self.names)
@@ -38,6 +41,9 @@ class JointLayout:
             raise ValueError(f'{self.name}: {len(self.parents)} parents for {n} joints')
         if len(self.left) != len(self.right) or not set(self.left + self.right) <= set(range(n)):
             raise ValueError(f'{self.name}: left/right must be pairs of joint indices below {n}')
+        in_parts = [j for part in self.parts for j in part]
+        if self.parts and sorted(in_parts) != sorted(self.left):
+            raise ValueError(f'{self.name}: parts must share out the left joints, each once')
 
     @property
     def num_joints(self):
@@ -46,6 +52,12 @@ class JointLayout:
     def index(self, joint_name):
         """Index of the joint called `joint_name`."""
         return self.names.index(joint_name)
+
+    def mirror_groups(self):
+        """The mirror pairs per body part: a tuple of parts, each a tuple of ``(left, right)`` joint indices."""
+        mirror = dict(zip(self.left, self.right))
+        parts = self.parts or (self.left,)
+        return tuple(tuple((j, mirror[j]) for j in part) for part in parts)
 
 
 H36M_17 = JointLayout(
@@ -87,7 +99,8 @@ COCO_17 = JointLayout(
     parents=None,
     left=(1, 3, 5, 7, 9, 11, 13, 15),
     right=(2, 4, 6, 8, 10, 12, 14, 16),
-    root=None)
+    root=None,
+    parts=((1, 3), (5, 7, 9), (11, 13, 15)))     # face (eyes, ears), arms, legs
 
 MPI3DHP_17 = JointLayout(
     name='mpi3dhp',

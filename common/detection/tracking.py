@@ -16,6 +16,8 @@ cost per swapped frame (`SWAP_PRIOR`) so that the detector's labels win where mo
 """
 import numpy as np
 
+from common.data.layouts import COCO_17
+
 MIN_IOU = 0.3
 MAX_CENTRE_SHIFT = 0.5      # fraction of the box's diagonal
 MAX_GAP_FRAMES = 30
@@ -23,12 +25,8 @@ MIN_SCORE_FOR_BOX = 0.1     # joints scored lower do not shape the person's box
 SWAP_RATIO = 0.5           # online rule: swap when the exchanged labels are twice as close
 SWAP_PRIOR = 0.05          # offline: cost of one swapped frame, in person sizes of motion
 
-# Mirror pairs of `common.data.layouts.COCO_17` per body part, swapped together.
-COCO_SWAP_GROUPS = (
-    ((1, 2), (3, 4)),                   # eyes, ears
-    ((5, 6), (7, 8), (9, 10)),          # shoulders, elbows, wrists
-    ((11, 12), (13, 14), (15, 16)),     # hips, knees, ankles
-)
+# Mirror pairs of `common.data.layouts.COCO_17` per body part (face, arms, legs), swapped together.
+COCO_SWAP_GROUPS = COCO_17.mirror_groups()
 
 
 def person_box(keypoints):
@@ -47,7 +45,8 @@ def _size(box):
     return float(np.hypot(box[2] - box[0], box[3] - box[1]))
 
 
-def _iou(a, b):
+def box_iou(a, b):
+    """Intersection over union of two (x1, y1, x2, y2) boxes."""
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     inter = w * h
@@ -57,7 +56,7 @@ def _iou(a, b):
 
 def _affinity(track_box, box):
     """How well `box` continues a track whose last box is `track_box` (> 0: a match; higher: better)."""
-    iou = _iou(track_box, box)
+    iou = box_iou(track_box, box)
     if iou >= MIN_IOU:
         return 1.0 + iou
     centre_shift = np.hypot(*((track_box[:2] + track_box[2:]) / 2 - (box[:2] + box[2:]) / 2))
