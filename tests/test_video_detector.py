@@ -93,7 +93,7 @@ def test_motion_is_smooth_and_left_right_do_not_trade_places(result):
 
 def test_3d_for_every_frame_and_every_file_readable(result):
     from common.data.sources import DataConfig, load_bundle
-    from common.render.video import VideoReader
+    from common.io.video import VideoReader
     files, _ = result
     poses = np.load(files['npy'])
     assert poses.shape == (FRAMES, 17, 3) and poses.dtype == np.float32 and np.isfinite(poses).all()

@@ -11,6 +11,10 @@ BlazePose's 33 landmarks come as fractions of the picture's width / height with 
 score; `BLAZEPOSE_TO_COCO` picks the 17 COCO keypoints out of them (nose, eye centres, ears,
 shoulders, elbows, wrists, hips, knees, ankles, in COCO order) and the visibility is the score.
 BlazePose may place a joint outside the picture (a guess, with a low visibility).
+
+BlazePose also estimates 3D (``pose_world_landmarks``: metres, origin between the hips, x right,
+y down, z away from the camera); after each ``detect`` its 17 COCO points per candidate are in
+``world`` (the `Detector` interface's optional 3D), kept for comparison with the lifter.
 """
 import contextlib
 import os
@@ -100,10 +104,15 @@ class MediaPipePose(Detector):
         else:
             result = self._pose.process(frame)
         if result.pose_landmarks is None:
+            self.world = []
             return []
         landmarks = result.pose_landmarks.landmark
         points = np.array([[landmarks[i].x * width, landmarks[i].y * height, landmarks[i].visibility]
                            for i in BLAZEPOSE_TO_COCO], dtype=np.float64)
+        world = result.pose_world_landmarks
+        self.world = [None if world is None else
+                      np.array([[world.landmark[i].x, world.landmark[i].y, world.landmark[i].z]
+                                for i in BLAZEPOSE_TO_COCO], dtype=np.float64)]
         return [points]
 
     def close(self):

@@ -18,7 +18,7 @@ Output (`common.render.writers`): ``.gif`` streamed frame by frame by Pillow (me
 the length; each frame stored as the rectangle that changed, with its own 256-colour palette);
 ``.mp4`` by ffmpeg through matplotlib (``viz_bitrate`` kbit/s), with the system ffmpeg or the one
 shipped by the ``imageio-ffmpeg`` package. The picture is described in `common.render.animation`,
-the background video's reading in `common.render.video`.
+the background video's reading in `common.io.video`.
 
 Export: ``viz_export = PATH`` writes the whole sequence's prediction (before skip / limit /
 downsample) as the official file: ``np.save`` naming (``.npy`` appended unless PATH ends in it),
@@ -40,7 +40,7 @@ import numpy as np
 from common.errors import UserError
 from common.io.atomic import atomic_write
 from common.render.animation import Animation
-from common.render.video import VideoReader
+from common.io.video import VideoReader
 from common.render.writers import open_writer, output_kind
 
 MAX_VIZ_SIZE = 30      # inches per panel: 3000 px; three panels make a 9000 x 3000 px picture
