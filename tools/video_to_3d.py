@@ -120,9 +120,9 @@ def video_to_3d(args, log=print):
         # 2. detect and lift (nothing written yet)
         result = lifter.lift(video_path, progress=progress, warn=warn)
         detected = result.keypoints
-        log(f'{detected.name}: {detected.width}x{detected.height} px, '
-            f'{f"{detected.fps:g} fps" if detected.fps else "no frame rate stated"}; {detected.report.describe()} '
-            f'({detected.tracks} person track(s), {detected.detector})')
+        log(f'{detected.name}: {detected.report.describe()} ({detected.tracks} person track(s), {detected.detector}); '
+            f'{detected.width}x{detected.height} px, '
+            f'{f"{detected.fps:g} fps" if detected.fps else "no frame rate stated"}')
         log(f'lifted {len(result.poses)} frames with {result.checkpoint} ({result.frames_per_window}-frame windows); '
             f'stages: {", ".join(result.stages)}')
         source = 'given' if result.focal_length_given else "default: the picture's diagonal; --focal-length to set it"

@@ -16,8 +16,9 @@ BlazePose also estimates 3D (``pose_world_landmarks``: metres, origin between th
 y down, z away from the camera); after each ``detect`` its 17 COCO points per candidate are in
 ``world`` (the `Detector` interface's optional 3D), kept for comparison with the lifter.
 """
-import contextlib
+import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,23 +50,43 @@ def mediapipe_missing_reason():
     return None
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence what MediaPipe's C++ code prints at start-up (TensorFlow Lite / absl notices) on file descriptor 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, 'wb') as null:
-            os.dup2(null.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
+class _NativeStderrSilenced:
+    """File descriptor 2 sent to /dev/null while a detector lives, so that what MediaPipe's C++ threads print
+    (TensorFlow Lite's ``INFO:`` lines, absl notices, at start-up and whenever its graph starts a model) never
+    mixes into the program's output; Python's own ``sys.stderr`` (warnings, progress bars) keeps writing to
+    the real stream through a copy of the descriptor. ``restore()`` puts everything back."""
+
+    def __init__(self):
+        self._saved = None
+        self._replaced = None
+        try:
+            self._saved = os.dup(2)
+        except OSError:
+            return
+        if sys.stderr is not None:
+            sys.stderr.flush()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        try:
+            uses_fd2 = sys.stderr is not None and sys.stderr.fileno() == 2
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            uses_fd2 = False      # a captured / replaced stream (pytest, notebooks): leave it alone
+        if uses_fd2:
+            self._replaced = sys.stderr
+            sys.stderr = os.fdopen(os.dup(self._saved), 'w', buffering=1, encoding=self._replaced.encoding,
+                                   errors='backslashreplace')
+
+    def restore(self):
+        if self._saved is None:
+            return
+        if self._replaced is not None:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = self._replaced
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._saved = None
 
 
 class MediaPipePose(Detector):
@@ -86,23 +107,21 @@ class MediaPipePose(Detector):
             raise UserError(reason)
         import mediapipe as mp
         self.name = f'MediaPipe Pose (BlazePose full, mediapipe {mp.__version__})'
-        with _quiet_native_stderr():
+        self._quiet = _NativeStderrSilenced()
+        try:
             self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                                 enable_segmentation=False,
                                                 min_detection_confidence=min_detection_confidence,
                                                 min_tracking_confidence=min_tracking_confidence)
-        self._started = False
+        except BaseException:
+            self.close()
+            raise
 
     def detect(self, frame):
         """(H, W, 3) uint8 RGB -> [] or [(17, 3) [x, y, visibility] pixels]."""
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
         height, width = frame.shape[:2]
-        if not self._started:       # the first inference prints the delegate's notices
-            with _quiet_native_stderr():
-                result = self._pose.process(frame)
-            self._started = True
-        else:
-            result = self._pose.process(frame)
+        result = self._pose.process(frame)
         if result.pose_landmarks is None:
             self.world = []
             return []
@@ -119,3 +138,6 @@ class MediaPipePose(Detector):
         if self._pose is not None:
             self._pose.close()
             self._pose = None
+        quiet, self._quiet = getattr(self, '_quiet', None), None
+        if quiet is not None:
+            quiet.restore()

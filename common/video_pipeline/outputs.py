@@ -66,17 +66,29 @@ def check_outputs(files, folder, overwrite):
 
 @contextmanager
 def held_output_folder(files, folder, overwrite):
-    """Create and lock `folder` for this run, check the outputs again under the lock; yields the folder."""
+    """Create and lock `folder` for this run, check the outputs again under the lock; yields the folder.
+
+    A folder this call created is removed again when the run fails before writing anything into it.
+    """
     check_outputs(files, folder, overwrite)
     folder = Path(folder)
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f'{folder}: cannot create the folder ({exc.strerror or exc}); choose a writable location',
                         setting='output') from None
-    with hold_folder(folder, ACTIVITY, setting='output'):
-        check_outputs(files, folder, overwrite)       # a run that finished while this one waited
-        yield folder
+    try:
+        with hold_folder(folder, ACTIVITY, setting='output'):
+            check_outputs(files, folder, overwrite)       # a run that finished while this one waited
+            yield folder
+    except BaseException:
+        if created:
+            try:
+                folder.rmdir()                             # only when empty
+            except OSError:
+                pass
+        raise
 
 
 def result_document(result, fps):

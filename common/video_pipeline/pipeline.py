@@ -143,18 +143,22 @@ class VideoLifter:
 
     def __init__(self, settings=LiftSettings()):
         from common.io.checkpoint import load_checkpoint
-        from common.model.loading import check_data_fit, model_from_checkpoint
+        from common.model.loading import check_data_fit, checkpoint_layouts, model_from_checkpoint
         self.settings = settings
         if settings.focal_length is not None:
             check_focal_length(settings.focal_length)
         self.checkpoint = resolve_checkpoint(settings.checkpoint)
         loaded = load_checkpoint(self.checkpoint)
+        self.model = model_from_checkpoint(str(self.checkpoint), device=settings.device, checkpoint=loaded)
         try:
             self.notes = check_data_fit(loaded, str(self.checkpoint), 'video', H36M_17, H36M_17)
-        except UserError as exc:
-            raise UserError(f'{exc.message.split(": ", 1)[1]} (a video gives the Human3.6M-17 joints, COCO '
-                            'keypoints converted)', setting='checkpoint') from None
-        self.model = model_from_checkpoint(str(self.checkpoint), device=settings.device, checkpoint=loaded)
+        except UserError:
+            joints, keypoints, stored = checkpoint_layouts(loaded, str(self.checkpoint))
+            known = f' ({"trained on" if stored else "presumably"} {joints!r} joints from {keypoints!r} keypoints)' \
+                if joints else ''
+            raise UserError(f'{self.checkpoint}: the model lifts {self.model.num_joints} joints{known}, but a video '
+                            'gives the 17 Human3.6M joints (COCO keypoints converted); use a model trained on a '
+                            'Human3.6M-layout dataset (Human3.6M or the embedded synthetic data)', setting='checkpoint') from None
         if getattr(self.model, 'in_chans', 2) != 2:
             raise UserError(f'{self.checkpoint}: the model reads {self.model.in_chans} values per joint, the '
                             'detector gives (x, y)', setting='checkpoint')
