@@ -96,7 +96,8 @@ def video_to_3d(args, log=print):
     from common.render.sequence import MAX_VIZ_SIZE
     from common.render.writers import output_kind
     from common.video_pipeline import VideoLifter
-    from common.video_pipeline.outputs import check_outputs, held_output_folder, output_files, write_outputs
+    from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
+                                               write_outputs)
 
     progress = progress_wanted()
     # 1. everything that can be checked, before any work
@@ -133,28 +134,11 @@ def video_to_3d(args, log=print):
             log(f'wrote {path}')
         # 4. render
         if animation:
-            summary = render_result(result, files['animation'], args, progress, log)
+            summary = render_result(result, files['animation'], limit=args.viz_limit, size=args.viz_size,
+                                    progress=progress, log=log)
             log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
                 f'{summary.fps:g} fps)')
     return files
-
-
-def render_result(result, path, args, progress, log):
-    """The animation: the video with its 2D skeleton beside the 3D poses."""
-    from common.data.custom import video_cameras
-    from common.data.types import Sequence
-    from common.io.video import VideoReader
-    from common.render.sequence import render_sequence, select_frames
-    from common.video_pipeline.codec import KeypointCodec
-    detected = result.keypoints
-    codec = KeypointCodec(detected.width, detected.height)
-    cam = video_cameras(path, {detected.name: None},
-                        {'video_metadata': {detected.name: {'w': detected.width, 'h': detected.height}}})[detected.name]
-    seq = Sequence(detected.name, 'custom', 0, codec.normalise(result.pixels), None, cam)
-    with VideoReader(detected.path, setting='video') as background:
-        frames = select_frames(len(seq.poses_2d), limit=args.viz_limit)
-        return render_sequence(path, seq, result.poses, result.joints, result.joints, fps=result.rate, frames=frames,
-                               size=args.viz_size, video=background, ground_truth=False, progress=progress, log=log)
 
 
 def main(argv=None):

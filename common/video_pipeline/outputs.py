@@ -173,3 +173,31 @@ def write_outputs(result, files):
         atomic_write_text(files['bvh'], bvh_text(poses, result.joints, lengths, result.rate))
         written.append(files['bvh'])
     return written
+
+
+def displayable(text):
+    """`text` with the characters matplotlib's default font cannot draw replaced by '?' (no missing-glyph
+    warnings for a video named in another script)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+    covered = FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
+    return ''.join(c if ord(c) in covered or c.isspace() else '?' for c in text)
+
+
+def render_result(result, path, limit=-1, size=5, progress=False, log=print):
+    """The animation of a `VideoResult` at `path` (.mp4 / .gif): the video with its 2D skeleton beside the 3D
+    poses; ``limit``: the first frames only (-1: all); ``size``: inches per panel. Returns a `RenderSummary`."""
+    from common.data.custom import video_cameras
+    from common.data.types import Sequence
+    from common.io.video import VideoReader
+    from common.render.sequence import render_sequence, select_frames
+    from common.video_pipeline.codec import KeypointCodec
+    detected = result.keypoints
+    codec = KeypointCodec(detected.width, detected.height)
+    cam = video_cameras(path, {detected.name: None},
+                        {'video_metadata': {detected.name: {'w': detected.width, 'h': detected.height}}})[detected.name]
+    seq = Sequence(displayable(detected.name), 'custom', 0, codec.normalise(result.pixels), None, cam)
+    with VideoReader(detected.path, setting='video') as background:
+        frames = select_frames(len(seq.poses_2d), limit=limit)
+        return render_sequence(path, seq, result.poses, result.joints, result.joints, fps=result.rate, frames=frames,
+                               size=size, video=background, ground_truth=False, progress=progress, log=log)
