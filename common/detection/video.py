@@ -73,7 +73,7 @@ def detect_frames_3d(video, detector, progress=False, desc='detect'):
 def kept_world(raw, candidates, world):
     """(F, J, 3) float32 metres: the detector's 3D of the candidate `choose_person` kept per frame (NaN where
     none), or None when the detector gives no 3D. The kept candidate is found as the one equal to ``raw[f]``."""
-    if all(w is None for w in world):
+    if world is None or all(w is None for w in world):
         return None
     out = np.full(raw.shape, np.nan, dtype=np.float32)
     for frame, (people, points) in enumerate(zip(candidates, world)):
@@ -109,6 +109,15 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
             video.close()
     if truncated and warn is not None:
         warn(truncated)
+    return keep_person(candidates, world, layout, name, path, width, height, fps, min_confidence, warn, setting)
+
+
+def keep_person(candidates, world, layout, detector, path, width, height, fps, min_confidence=0.3, warn=None,
+                setting='videos'):
+    """A detector's output on every frame of one video -> `VideoKeypoints`: the person kept
+    (`choose_person`), swaps repaired, gaps filled. ``world``: per frame the detector's ``world`` list
+    (or None); ``detector``: its name. UserError when no frame shows a person."""
+    path = Path(path)
     raw, tracks = choose_person(candidates, layout.num_joints)
     world = kept_world(raw, candidates, world)
     seen = np.all(np.isfinite(raw[..., :2]), axis=(1, 2))
@@ -119,4 +128,4 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
     keypoints, report = fill_gaps(raw, min_confidence, path, warn)
     return VideoKeypoints(name=path.name, path=path, layout=layout, keypoints=keypoints,
                           scores=raw[..., 2].astype(np.float32), width=width, height=height, fps=fps,
-                          report=replace(report, swaps_repaired=swaps), tracks=tracks, detector=name, world=world)
+                          report=replace(report, swaps_repaired=swaps), tracks=tracks, detector=detector, world=world)

@@ -141,12 +141,17 @@ def resolve_checkpoint(given):
 class VideoLifter:
     """The pipeline (see the module). Made once, it lifts any number of videos with the same model."""
 
-    def __init__(self, settings=LiftSettings()):
+    def __init__(self, settings=LiftSettings(), model=None):
+        """``model``: an already built ``PoseTransformer`` lifting Human3.6M-17 joints (e.g. for a benchmark
+        with random weights); then ``settings.checkpoint`` is not read."""
         from common.io.checkpoint import load_checkpoint
         from common.model.loading import check_data_fit, checkpoint_layouts, model_from_checkpoint
         self.settings = settings
         if settings.focal_length is not None:
             check_focal_length(settings.focal_length)
+        if model is not None:
+            self.checkpoint, self.model, self.notes = '(a model given in memory)', model.eval(), []
+            return
         self.checkpoint = resolve_checkpoint(settings.checkpoint)
         loaded = load_checkpoint(self.checkpoint)
         self.model = model_from_checkpoint(str(self.checkpoint), device=settings.device, checkpoint=loaded)
