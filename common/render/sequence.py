@@ -177,14 +177,15 @@ def _predict(model, seq, symmetry, options, device):
 
 
 def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, size=5, bitrate=3000, video=None,
-                    ground_truth=True, progress=False, log=print):
+                    ground_truth=True, progress=False, log=print, trajectory=False):
     """Write the animation of `seq` to `path` (a .gif or .mp4 file); returns a `RenderSummary`.
 
     prediction: (N, J, 3) camera frame, metres; joints / keypoints: the `JointLayout` of the 3D
     poses / 2D keypoints; fps: frames per second of the animation; frames: indices into `seq` to
     show (None: all, see `select_frames`); size: inches per panel; bitrate: mp4 kbit/s; video: an
     open `VideoReader` drawn behind the 2D keypoints, or None; ground_truth: draw ``seq.poses_3d``
-    too when the sequence has it. The figure is built once; every frame only moves the artists' data.
+    too when the sequence has it; trajectory: the prediction's root slot is its camera-frame trajectory,
+    shown (the body moves). The figure is built once; every frame only moves the artists' data.
     """
     from common.progress import progress_bar
     kind = output_kind(path)
@@ -194,7 +195,8 @@ def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, 
     if background is not None:
         _warn_if_stretched(background, seq.cam, log)
     animation = Animation(seq.poses_2d, prediction, seq.poses_3d if ground_truth else None, seq.cam, joints,
-                          keypoints, frames, size=size, title=describe(seq), background=background)
+                          keypoints, frames, size=size, title=describe(seq), background=background,
+                          trajectory=trajectory)
     pictures = video.frames_at(frames) if video is not None else None
     written = 0
     with open_writer(path, kind, animation.figure, fps, bitrate) as writer:

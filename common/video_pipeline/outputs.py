@@ -186,18 +186,20 @@ def displayable(text):
 
 def render_result(result, path, limit=-1, size=5, progress=False, log=print):
     """The animation of a `VideoResult` at `path` (.mp4 / .gif): the video with its 2D skeleton beside the 3D
-    poses; ``limit``: the first frames only (-1: all); ``size``: inches per panel. Returns a `RenderSummary`."""
-    from common.data.custom import video_cameras
+    poses moving through the scene as placed (seen level from the camera's side); ``limit``: the first frames
+    only (-1: all); ``size``: inches per panel. Returns a `RenderSummary`."""
     from common.data.types import Sequence
     from common.io.video import VideoReader
     from common.render.sequence import render_sequence, select_frames
     from common.video_pipeline.codec import KeypointCodec
     detected = result.keypoints
     codec = KeypointCodec(detected.width, detected.height)
-    cam = video_cameras(path, {detected.name: None},
-                        {'video_metadata': {detected.name: {'w': detected.width, 'h': detected.height}}})[detected.name]
+    cam = {'id': detected.name, 'res_w': detected.width, 'res_h': detected.height}     # no extrinsics: level
     seq = Sequence(displayable(detected.name), 'custom', 0, codec.normalise(result.pixels), None, cam)
+    placed = result.poses.copy()
+    placed[:, result.joints.root] = result.trajectory                 # the root convention: root slot = trajectory
     with VideoReader(detected.path, setting='video') as background:
         frames = select_frames(len(seq.poses_2d), limit=limit)
-        return render_sequence(path, seq, result.poses, result.joints, result.joints, fps=result.rate, frames=frames,
-                               size=size, video=background, ground_truth=False, progress=progress, log=log)
+        return render_sequence(path, seq, placed, result.joints, result.joints, fps=result.rate, frames=frames,
+                               size=size, video=background, ground_truth=False, progress=progress, log=log,
+                               trajectory=True)

@@ -62,18 +62,25 @@ def fit_trajectory(poses, keypoints, weights, focal, centre, fps, noise_px, acce
     the same joints; weights: (N, J) confidences in [0, 1]; focal: pixels; centre: (cx, cy) pixels;
     fps: frames per second; noise_px: the keypoints' noise in pixels (`keypoint_noise`);
     acceleration: m/s^2 (None: no temporal term). Returns (N, 3) float64 metres. Frames whose
-    joints all have weight 0 follow their neighbours.
+    joints all have weight 0 follow their neighbours. A frame the fit would put behind the camera (a
+    pose that the 2D cannot explain) is placed by the pose's size instead, at the keypoints' centre.
     """
     poses = np.asarray(poses, dtype=np.float64)
     u = np.asarray(keypoints, dtype=np.float64) - np.asarray(centre, dtype=np.float64)      # (N, J, 2)
     w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0.0, None) / noise_px ** 2
-    depth = _depth_from_size(poses, u, w, focal)                                              # (N,)
+    size_depth = _depth_from_size(poses, u, w, focal)                                         # (N,) > 0
+    depth = size_depth
     sigma = acceleration / fps ** 2 if (acceleration and fps) else None
     for _ in range(ROUNDS):
-        joint_depth = np.maximum(depth[:, None] + poses[..., 2], 1e-3)                      # (N, J)
+        joint_depth = np.maximum(depth[:, None] + poses[..., 2], 0.1 * size_depth[:, None])  # (N, J)
         a, b = _normal_equations(poses, u, w / joint_depth ** 2, focal)
         trajectory = _smooth_constant_velocity(a, b, sigma)
-        depth = np.maximum(trajectory[:, 2], 1e-3)
+        depth = np.maximum(trajectory[:, 2], 0.1 * size_depth)
+    behind = trajectory[:, 2] <= 0          # a pose the 2D cannot explain (e.g. an untrained model's): by size
+    if behind.any():
+        root_pixels = (u * w[..., None]).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)[:, None]
+        trajectory[behind, 2] = size_depth[behind]
+        trajectory[behind, :2] = root_pixels[behind] * size_depth[behind, None] / focal
     return trajectory
 
 
