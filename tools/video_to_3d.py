@@ -14,6 +14,9 @@ from Python: ``lift_video('clip.mp4')``). Stages (a progress bar each on a termi
    ``--smoothing-beta``);
 5. placement: the pelvis in the camera frame per frame, fitted to the 2D keypoints through a
    pinhole camera (``--focal-length PX``; default: the picture's diagonal in pixels);
+``--camera SOURCE`` runs the same pipeline live, frame by frame (`common.video_pipeline.live`), on a
+camera index, a stream URL or a file played at its own frame rate, and prints frames/s and latency.
+
 6. files (`common.video_pipeline.outputs`: 2D ``-d custom`` file, ``_3d.npy`` root-relative,
    ``_3d_camera.npy``, ``_3d.json``, ``_3d.csv``, ``--bvh``) and the animation (the video with
    its 2D skeleton beside the 3D reconstruction).
@@ -39,7 +42,12 @@ def build_parser():
     parser = ArgumentParser(prog='tools/video_to_3d.py',
                             description='Video -> 2D keypoints (bundled detector) -> 3D poses (PoseFormer), placed '
                                         'in the camera frame, bones fitted, smoothed -> files and an animation.')
-    parser.add_argument('video', help='the video file (.mp4, .avi, .mov, .gif ...)')
+    parser.add_argument('video', nargs='?', default=None, help='the video file (.mp4, .avi, .mov, .gif ...)')
+    parser.add_argument('--camera', metavar='SOURCE', default=None,
+                        help='live input instead of a video file: a camera index (0, 1 ...), a stream URL, or a '
+                             'video file played at its frame rate; prints frames/s and latency')
+    parser.add_argument('--max-frames', type=int, default=None, metavar='N',
+                        help='with --camera: stop after N frames (default: when the source ends, or Ctrl-C)')
     parser.add_argument('-c', '--checkpoint', metavar='FILE', default=None,
                         help=f'PoseFormer checkpoint with 17 Human3.6M joints (default: {DEFAULT_CHECKPOINT})')
     parser.add_argument('-o', '--output', metavar='DIR', default='out', help='output folder (default: out)')
@@ -89,6 +97,44 @@ def warn(message):
     print(f'warning: {message}', file=sys.stderr, flush=True)
 
 
+def live_to_3d(args, log=print):
+    """--camera: the pipeline frame by frame (`common.video_pipeline.live`); writes the poses at the end."""
+    import re
+
+    import numpy as np
+    from common.detection.mediapipe_pose import MediaPipePose, mediapipe_missing_reason
+    from common.io.atomic import atomic_write
+    from common.video_pipeline import VideoLifter
+    from common.video_pipeline.live import run_live
+    from common.video_pipeline.outputs import check_outputs, held_output_folder
+    if args.video is not None:
+        raise UserError(f'given with the video {args.video}: give a video file or --camera, not both',
+                        setting='camera')
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f'{args.max_frames}: must be at least 1', setting='max_frames')
+    folder = Path(args.output)
+    source = Path(args.camera).stem if Path(args.camera).is_file() else args.camera
+    name = 'live_' + (re.sub(r'[^A-Za-z0-9_.-]+', '_', source).strip('_') or 'camera')
+    files = {'npy': folder / f'{name}_3d.npy', 'camera': folder / f'{name}_3d_camera.npy'}
+    check_outputs(files, folder, args.overwrite)
+    lifter = VideoLifter(lift_settings(args))
+    reason = mediapipe_missing_reason()
+    if reason:
+        raise UserError(reason)
+    with held_output_folder(files, folder, args.overwrite):
+        stats = run_live(args.camera, lifter, MediaPipePose, max_frames=args.max_frames)
+        log(stats.describe())
+        if not stats.poses:
+            raise UserError(f'{args.camera}: no person found in any of its {stats.frames} frames; nothing to write',
+                            setting='camera')
+        poses = np.stack(stats.poses).astype(np.float32)
+        atomic_write(files['npy'], lambda f: np.save(f, poses))
+        atomic_write(files['camera'], lambda f: np.save(f, poses + np.stack(stats.trajectory)[:, None]))
+        for path in files.values():
+            log(f'wrote {path}')
+    return files
+
+
 def video_to_3d(args, log=print):
     from common.detection.mediapipe_pose import mediapipe_missing_reason
     from common.detection.video import open_video
@@ -99,6 +145,10 @@ def video_to_3d(args, log=print):
     from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
                                                write_outputs)
 
+    if args.camera is not None:
+        return live_to_3d(args, log)
+    if args.video is None:
+        raise UserError('missing: give a video file (or --camera SOURCE for live input)', setting='video')
     progress = progress_wanted()
     # 1. everything that can be checked, before any work
     video_path = Path(args.video)

@@ -16,9 +16,7 @@ BlazePose also estimates 3D (``pose_world_landmarks``: metres, origin between th
 y down, z away from the camera); after each ``detect`` its 17 COCO points per candidate are in
 ``world`` (the `Detector` interface's optional 3D), kept for comparison with the lifter.
 """
-import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ import numpy as np
 from common.data.layouts import COCO_17
 from common.detection.base import Detector
 from common.errors import UserError
+from common.io.native_output import NativeStderrSilenced
 
 # COCO_17 keypoint i is BlazePose landmark BLAZEPOSE_TO_COCO[i].
 BLAZEPOSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
@@ -50,45 +49,6 @@ def mediapipe_missing_reason():
     return None
 
 
-class _NativeStderrSilenced:
-    """File descriptor 2 sent to /dev/null while a detector lives, so that what MediaPipe's C++ threads print
-    (TensorFlow Lite's ``INFO:`` lines, absl notices, at start-up and whenever its graph starts a model) never
-    mixes into the program's output; Python's own ``sys.stderr`` (warnings, progress bars) keeps writing to
-    the real stream through a copy of the descriptor. ``restore()`` puts everything back."""
-
-    def __init__(self):
-        self._saved = None
-        self._replaced = None
-        try:
-            self._saved = os.dup(2)
-        except OSError:
-            return
-        if sys.stderr is not None:
-            sys.stderr.flush()
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-        try:
-            uses_fd2 = sys.stderr is not None and sys.stderr.fileno() == 2
-        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-            uses_fd2 = False      # a captured / replaced stream (pytest, notebooks): leave it alone
-        if uses_fd2:
-            self._replaced = sys.stderr
-            sys.stderr = os.fdopen(os.dup(self._saved), 'w', buffering=1, encoding=self._replaced.encoding,
-                                   errors='backslashreplace')
-
-    def restore(self):
-        if self._saved is None:
-            return
-        if self._replaced is not None:
-            sys.stderr.flush()
-            sys.stderr.close()
-            sys.stderr = self._replaced
-        os.dup2(self._saved, 2)
-        os.close(self._saved)
-        self._saved = None
-
-
 class MediaPipePose(Detector):
     """MediaPipe Pose on the frames of one video, in order; keypoints in `COCO_17` pixels.
 
@@ -107,7 +67,7 @@ class MediaPipePose(Detector):
             raise UserError(reason)
         import mediapipe as mp
         self.name = f'MediaPipe Pose (BlazePose full, mediapipe {mp.__version__})'
-        self._quiet = _NativeStderrSilenced()
+        self._quiet = NativeStderrSilenced()
         try:
             self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                                 enable_segmentation=False,

@@ -43,18 +43,29 @@ def _alpha(cutoff, fps):
     return 1.0 / (1.0 + fps / (2.0 * np.pi * cutoff))
 
 
+class OneEuroStream:
+    """The filter frame by frame (a live stream): ``step(points)`` takes one frame's (J, 3) and returns it filtered."""
+
+    def __init__(self, fps, settings=OneEuro()):
+        self.fps, self.settings = float(fps), settings
+        self._previous = None
+        self._speed = None
+        self._d_alpha = _alpha(settings.d_cutoff, self.fps)
+
+    def step(self, points):
+        points = np.asarray(points, dtype=np.float64)
+        if self._previous is None:
+            self._previous, self._speed = points, np.zeros(points.shape[:-1])
+            return points.astype(np.float32)
+        raw_speed = np.linalg.norm(points - self._previous, axis=-1) * self.fps
+        self._speed = self._d_alpha * raw_speed + (1 - self._d_alpha) * self._speed
+        alpha = _alpha(self.settings.min_cutoff + self.settings.beta * self._speed, self.fps)[..., None]
+        self._previous = alpha * points + (1 - alpha) * self._previous
+        return self._previous.astype(np.float32)
+
+
 def one_euro(tracks, fps, settings=OneEuro()):
     """(N, J, 3) joint positions, metres, at ``fps`` frames per second -> (N, J, 3) float32, filtered (causal)."""
+    stream = OneEuroStream(fps, settings)
     tracks = np.asarray(tracks, dtype=np.float64)
-    out = np.empty_like(tracks)
-    if not len(tracks):
-        return out.astype(np.float32)
-    previous = out[0] = tracks[0]
-    speed = np.zeros(tracks.shape[1:-1])                             # (J,) m/s, filtered
-    d_alpha = _alpha(settings.d_cutoff, fps)
-    for t in range(1, len(tracks)):
-        raw_speed = np.linalg.norm(tracks[t] - previous, axis=-1) * fps
-        speed = d_alpha * raw_speed + (1 - d_alpha) * speed
-        alpha = _alpha(settings.min_cutoff + settings.beta * speed, fps)[..., None]
-        previous = out[t] = alpha * tracks[t] + (1 - alpha) * previous
-    return out.astype(np.float32)
+    return np.stack([stream.step(frame) for frame in tracks]) if len(tracks) else tracks.astype(np.float32)
