@@ -94,7 +94,12 @@ def root_error_m(trajectory, reference):
 
 
 def main(argv=None):
+    from cli.entry import run_program
     args = parse_args(argv)
+    return run_program(lambda: measure(args), {'checkpoint': '-c/--checkpoint', 'video': '--video'})
+
+
+def measure(args):
     reference_path = Path(args.reference)
     if not reference_path.is_file():
         print(f'# skipped: no 3D reference at {reference_path} (the shared video-ref folder is absent)')
