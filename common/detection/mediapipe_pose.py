@@ -16,7 +16,6 @@ BlazePose also estimates 3D (``pose_world_landmarks``: metres, origin between th
 y down, z away from the camera); after each ``detect`` its 17 COCO points per candidate are in
 ``world`` (the `Detector` interface's optional 3D), kept for comparison with the lifter.
 """
-import os
 from pathlib import Path
 
 import numpy as np
