@@ -163,6 +163,7 @@ def test_the_readme_video_command_with_the_shipped_model(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert result.returncode == 0, result.stderr
+    assert result.stderr == '', result.stderr            # no TF Lite INFO line, no ffmpeg chatter (issue 26)
     poses = np.load(tmp_path / 'out' / 'pose2sim_cam01_3d.npy')
     assert poses.shape == (FRAMES, 17, 3) and np.isfinite(poses).all()
     # a trained model gives a human body: thigh and shin (hip 1 -> knee 2 -> ankle 3) of 0.25 to 0.65 m
