@@ -217,6 +217,8 @@ def lift_video(path, settings=None, progress=False, warn=None, **fields):
 
     `settings`: a `LiftSettings`, or its fields as keyword arguments. Returns a `VideoResult`.
     """
+    if settings is not None and fields:
+        raise TypeError(f'lift_video: give either settings or its fields ({", ".join(fields)}), not both')
     if settings is None:
         settings = LiftSettings(**fields)
     return VideoLifter(settings).lift(path, progress=progress, warn=warn)
