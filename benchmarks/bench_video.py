@@ -12,8 +12,8 @@ Per receptive field F, the table gives
 
 - detect: MediaPipe Pose per frame (median over the frames of all passes; a fresh detector per
   pass, its first frame not timed);
-- lift: `common.evaluation.predict_sequence` on the whole clip (flip TTA on, as
-  ``tools/video_to_3d.py``), per frame;
+- lift: the rest of ``tools/video_to_3d.py``'s pipeline (`common.video_pipeline`: person choice,
+  gaps, PoseFormer on the whole clip with flip TTA, bones, smoothing, placement), per frame;
 - offline frames/s: frames / (detection time + lift time), the throughput of ``tools/video_to_3d.py``
   without decoding and rendering;
 - streaming: each frame goes detector -> `common.detection.OnlineTrack` -> COCO -> Human3.6M ->
@@ -31,6 +31,8 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks import common_bench as cb  # noqa: E402  (path set up above)
+
+import numpy as np  # noqa: E402
 
 CLIP = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tests', 'data',
                     'pose2sim_cam01.mp4')
@@ -60,22 +62,17 @@ def detect_pass(frames):
     return seconds, candidates
 
 
-def offline_lift(model, candidates, width, height):
-    """Seconds per frame of the lift of the whole clip (person choice, repair, gaps, predict)."""
-    import numpy as np
-    from common.data.camera import normalize_screen_coordinates
-    from common.data.layouts import coco_to_h36m
-    from common.data.types import Symmetry
-    from common.detection import choose_person, fill_gaps, repair_swaps
-    from common.evaluation import predict_sequence
-    symmetry = Symmetry(cb.KPS_LEFT, cb.KPS_RIGHT, cb.JOINTS_LEFT, cb.JOINTS_RIGHT)
+def offline_lift(model, candidates, width, height, fps):
+    """Seconds per frame of the rest of the video command after detection (`common.video_pipeline`: person
+    choice, repair, gaps, lift, bones, smoothing, placement)."""
+    from common.data.layouts import COCO_17
+    from common.detection.video import keep_person
+    from common.video_pipeline import VideoLifter
+    lifter = VideoLifter(model=model)
     start = time.perf_counter()
-    raw, _ = choose_person(candidates, 17)
-    raw, _ = repair_swaps(raw)
-    kps, _ = fill_gaps(raw, 0.3, 'clip')
-    poses_2d = normalize_screen_coordinates(coco_to_h36m(kps), w=width, h=height).astype(np.float32)
-    poses = predict_sequence(model, poses_2d, symmetry, tta=True)
-    assert np.isfinite(poses).all()
+    detected = keep_person(candidates, None, COCO_17, 'detector', 'clip', width, height, fps)
+    result = lifter.lift_keypoints(detected)
+    assert np.isfinite(result.poses_camera).all()
     return (time.perf_counter() - start) / len(candidates)
 
 
@@ -111,7 +108,6 @@ def main(argv=None):
     if args.quick:
         args.frames, args.repeats, args.limit = [9], 1, 30
 
-    import numpy as np
     import torch
     from common.detection import mediapipe_missing_reason
     reason = mediapipe_missing_reason()
@@ -130,7 +126,7 @@ def main(argv=None):
         for _ in range(args.repeats):
             seconds, candidates = detect_pass(frames)
             detect += seconds
-            lift.append(offline_lift(model, candidates, width, height))
+            lift.append(offline_lift(model, candidates, width, height, fps))
             seconds, poses = stream_pass(model, frames, width, height)
             stream += seconds
             produced.append(poses)

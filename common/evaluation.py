@@ -21,12 +21,14 @@ import numpy as np
 import torch
 
 from common.data.types import EvaluationProtocol, zero_root
-from common.metrics import MM_PER_M, PER_FRAME_METRICS, mean_velocity_error
+from common.metrics import MM_PER_M, PER_FRAME_METRICS, mean_acceleration_error, mean_velocity_error
 from common.progress import progress_bar
 from common.windows import flip_pose, pad_edges, window_padding
 
 # The Human3.6M metrics every protocol reports; a protocol may add more (`EvaluationProtocol.extra_metrics`).
-STANDARD_METRICS = ('mpjpe', 'p_mpjpe', 'n_mpjpe', 'mpjve')
+STANDARD_METRICS = ('mpjpe', 'p_mpjpe', 'n_mpjpe', 'mpjve', 'mpjae')
+# per-sequence metrics: name -> (the function of the whole sequence, the frames it needs at least)
+SEQUENCE_METRICS = {'mpjve': (mean_velocity_error, 2), 'mpjae': (mean_acceleration_error, 3)}
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def sequence_errors(predicted, target, root=0, metrics=STANDARD_METRICS, valid=N
     """Errors of one sequence: dict metric -> per-frame array (mm; PCK/AUC in %).
 
     target: (N, J, 3) metres, root slot holding the trajectory (zeroed here). predicted: (N, J, 3).
-    MPJVE is one number per sequence (velocities need neighbouring frames); it is repeated per
-    frame so that every metric is weighted by frames in the same way. A sequence of one frame has
-    no velocity: its MPJVE array is empty, so it is left out of every MPJVE average (the official
+    MPJVE and MPJAE (acceleration error, mm/frame^2) are one number per sequence (velocities and
+    accelerations need neighbouring frames); each is repeated per frame so that every metric is
+    weighted by frames in the same way. A sequence of one frame has no velocity (of two, no
+    acceleration): its array is empty, so it is left out of that metric's averages (the official
     code gets nan there; 0 would flatter the model). `valid` (bool (N,)) keeps only the frames to
     score (MPI-INF-3DHP marks frames without a usable annotation). `zero_predicted_root` also
     centres the prediction on its root (the MPI-INF-3DHP protocol).
@@ -106,14 +109,16 @@ def sequence_errors(predicted, target, root=0, metrics=STANDARD_METRICS, valid=N
     target = zero_root(target, root)
     if zero_predicted_root:
         predicted = zero_root(predicted, root)
-    errors = {name: PER_FRAME_METRICS[name](predicted, target) for name in metrics if name != 'mpjve'}
+    errors = {name: PER_FRAME_METRICS[name](predicted, target) for name in metrics if name not in SEQUENCE_METRICS}
     if valid is not None:
         errors = {name: values[valid] for name, values in errors.items()}
-    if 'mpjve' in metrics:
-        scored = len(target) if valid is None else int(np.count_nonzero(valid))
-        has_velocity = len(target) > 1
-        velocity = mean_velocity_error(predicted, target) * MM_PER_M if has_velocity else np.nan
-        errors['mpjve'] = np.full(scored if has_velocity else 0, velocity)
+    scored = len(target) if valid is None else int(np.count_nonzero(valid))
+    for name in metrics:
+        if name in SEQUENCE_METRICS:
+            function, needed = SEQUENCE_METRICS[name]
+            enough = len(target) >= needed
+            value = function(predicted, target) * MM_PER_M if enough else np.nan
+            errors[name] = np.full(scored if enough else 0, value)
     return errors
 
 

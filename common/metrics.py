@@ -1,5 +1,5 @@
 """Pose errors, each defined once: MPJPE (protocol #1), P-MPJPE (#2), N-MPJPE (#3), velocity error
-(MPJVE), and MPI-INF-3DHP's PCK and AUC.
+(MPJVE), acceleration error (MPJAE, "Accel" of HMMR / VIBE), jitter, and MPI-INF-3DHP's PCK and AUC.
 
 Poses are arrays whose last two axes are ``(J, 3)``: joints and xyz, root-relative (see
 `common.data.types.zero_root`). The distance metrics return the units that went in (metres inside
@@ -7,8 +7,10 @@ the program; `MM_PER_M` converts for reports); PCK / AUC take metres and return 
 
 * torch, differentiable (the training loss): ``mpjpe``.
 * numpy (evaluation), one value per frame so that evaluation can weight frames across sequences and
-  drop invalid ones: ``*_per_frame`` take ``(N, J, 3)`` and return ``(N,)`` (velocity: ``(N-1,)``).
-  ``mean_velocity_error`` is the per-sequence MPJVE. They also accept torch tensors.
+  drop invalid ones: ``*_per_frame`` take ``(N, J, 3)`` and return ``(N,)`` (velocity: ``(N-1,)``,
+  acceleration and jitter: ``(N-2,)``). ``mean_velocity_error`` / ``mean_acceleration_error`` are
+  the per-sequence MPJVE / MPJAE. Velocities and accelerations are per frame (differences of
+  consecutive poses), so reports give mm/frame and mm/frame^2. They also accept torch tensors.
 
 PCK / AUC follow the official MPI-INF-3DHP evaluator (MATLAB ``mpii_compute_3d_pck.m``): the share
 of joint errors **strictly below** a threshold, times 100; AUC is the mean PCK over the 31 thresholds
@@ -22,7 +24,8 @@ import torch
 
 __all__ = [
     "MM_PER_M", "mpjpe", "mean_velocity_error", "mpjpe_per_frame", "n_mpjpe_per_frame",
-    "p_mpjpe_per_frame", "velocity_error_per_frame", "pck_per_frame", "auc_per_frame", "PER_FRAME_METRICS",
+    "p_mpjpe_per_frame", "velocity_error_per_frame", "acceleration_error_per_frame",
+    "mean_acceleration_error", "jitter_per_frame", "pck_per_frame", "auc_per_frame", "PER_FRAME_METRICS",
 ]
 
 MM_PER_M = 1000            # metres inside the program, millimetres in reports
@@ -133,6 +136,30 @@ def velocity_error_per_frame(pred, target):
 def mean_velocity_error(pred, target):
     """MPJVE: mean norm of the difference of velocities along axis 0 (numpy float)."""
     return float(velocity_error_per_frame(pred, target).mean())
+
+
+def acceleration_error_per_frame(pred, target):
+    """Error of the second time derivative: ``(N, J, 3)`` -> ``(N-2,)``, mean over joints.
+
+    Accelerations are second differences of consecutive poses along axis 0 (``x[t+1] - 2 x[t] + x[t-1]``,
+    per frame squared, not per second squared), compared joint by joint.
+    """
+    pred, target = _as_numpy(pred), _as_numpy(target)
+    _check_shapes(pred, target, "acceleration_error_per_frame")
+    diff = np.diff(pred, n=2, axis=0) - np.diff(target, n=2, axis=0)
+    return np.linalg.norm(diff, axis=-1).reshape(diff.shape[0], -1).mean(axis=1)
+
+
+def mean_acceleration_error(pred, target):
+    """MPJAE ("Accel"): mean norm of the difference of accelerations along axis 0 (numpy float)."""
+    return float(acceleration_error_per_frame(pred, target).mean())
+
+
+def jitter_per_frame(poses):
+    """How much poses shake: ``(N, J, 3)`` -> ``(N-2,)`` the mean norm of each joint's acceleration (per frame^2)."""
+    poses = _as_numpy(poses)
+    accel = np.diff(poses, n=2, axis=0)
+    return np.linalg.norm(accel, axis=-1).reshape(accel.shape[0], -1).mean(axis=1)
 
 
 def _joint_errors_mm(pred, target):

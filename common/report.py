@@ -9,7 +9,9 @@ Errors in mm; PCK / AUC in %.
 Numbers: the official script prints per-action errors at full float precision and rounds its
 averages to 0.1 mm (MPJVE 0.01 mm); every number here has `DECIMALS` decimals, enough to compare
 runs at 0.01 mm and steady against float summation order. A metric without a value (MPJVE when
-every sequence of an action has one frame) prints ``n/a`` and is ``null`` in the JSON.
+every sequence of an action has one frame) prints ``n/a`` and is ``null`` in the JSON. MPJAE, the
+acceleration error (mm/frame^2; HMMR's and VIBE's "Accel"), is not in the official script; it follows
+the velocity error.
 """
 import json
 from collections import OrderedDict
@@ -23,6 +25,7 @@ LABELS = OrderedDict([
     ('p_mpjpe', 'Protocol #2 Error (P-MPJPE)'),
     ('n_mpjpe', 'Protocol #3 Error (N-MPJPE)'),
     ('mpjve', 'Velocity Error (MPJVE)'),
+    ('mpjae', 'Acceleration Error (MPJAE)'),
     ('pck', 'PCK (150 mm)'),                     # MPI-INF-3DHP
     ('auc', 'AUC (0-150 mm)'),
 ])
@@ -33,6 +36,7 @@ AVERAGE_LABELS = OrderedDict([
     ('p_mpjpe', 'Protocol #2 (P-MPJPE)'),
     ('n_mpjpe', 'Protocol #3 (N-MPJPE)'),
     ('mpjve', 'Velocity      (MPJVE)'),
+    ('mpjae', 'Acceleration  (MPJAE)'),
     ('pck', 'PCK (150 mm)         '),
     ('auc', 'AUC (0-150 mm)       '),
 ])

@@ -55,8 +55,6 @@ Usage (from the repository root)::
     python data/prepare_data_2d_custom.py --detectron-dir detections/ -o myvideos
     python data/prepare_data_2d_custom.py --coco-json results.json --width 1920 --height 1080 --fps 30 --video-name myvideo
 """
-import json
-import re
 import sys
 from pathlib import Path
 
@@ -64,209 +62,18 @@ _REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
-import numpy as np  # noqa: E402
-
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
 from common.data.custom import write_custom  # noqa: E402
-from common.data.layouts import COCO_17  # noqa: E402
+from common.detection.files import (check_fps, check_size, frame_index, read_coco_json,  # noqa: E402,F401
+                                    read_detectron_npz)                  # (frame_index: the script's old name)
 from common.detection.gaps import fill_gaps, fill_missing  # noqa: E402,F401  (fill_missing: the script's old name)
 from common.errors import UserError  # noqa: E402
-from common.io.npz import load_npz  # noqa: E402
 from common.progress import progress_wanted  # noqa: E402
-
-NUM_JOINTS = COCO_17.num_joints
-MAX_FRAMES = 10_000_000  # a larger frame number means image_id is not a frame index
 
 
 def _warn(message):
     print(f'warning: {message}', file=sys.stderr)
-
-
-# ----------------------------------------------------------------------------------------------
-# Detectron-style npz
-
-def _is_class_indexed(entry):
-    """``[[], people]`` (Detectron's per-class lists, class 0 background)."""
-    if isinstance(entry, np.ndarray) and entry.dtype != object:
-        return False
-    try:
-        return len(entry) == 2 and np.size(entry[0]) == 0
-    except TypeError:
-        return False
-
-
-def _people(entry):
-    """Per-frame entry -> list of per-person arrays (may be empty)."""
-    if entry is None:
-        return []
-    if _is_class_indexed(entry):
-        entry = entry[1]
-    if isinstance(entry, np.ndarray) and entry.dtype != object:
-        return [] if entry.size == 0 else list(entry)
-    return [p for p in entry]
-
-
-def person_keypoints(person, where):
-    """One person's keypoints in a supported shape -> (17, 3) [x, y, score]."""
-    try:
-        p = np.asarray(person, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UserError(f'{where}: keypoints of a person are not numeric arrays') from None
-    if p.shape == (4, NUM_JOINTS):
-        return p[[0, 1, 3]].T  # [x, y, logit, prob] rows
-    if p.shape == (NUM_JOINTS, 3):
-        return p
-    if p.shape == (3, NUM_JOINTS):
-        return p.T
-    if p.ndim == 2 and NUM_JOINTS not in p.shape:
-        count = p.shape[1] if p.shape[0] in (3, 4) else p.shape[0]
-        raise UserError(f'{where}: a person has {count} keypoints (array {p.shape}); expected {NUM_JOINTS} '
-                        f'(COCO layout). Use a COCO-17 keypoint model')
-    raise UserError(f'{where}: person keypoints shaped {p.shape}; expected (4, 17) [x, y, logit, prob] '
-                    f'or (17, 3) [x, y, score]')
-
-
-def read_detectron_npz(path, width=None, height=None, fps=None):
-    """-> (raw (F, 17, 3) with NaN rows where nobody was detected, w, h, fps or None).
-
-    ``fps``: the frame rate to record (default: the file's ``metadata['fps']`` if any)."""
-    data = load_npz(path, required_keys=['keypoints'],
-                    hint='Expected a Detectron-style file with keys keypoints, boxes, metadata.')
-    keypoints = data['keypoints']
-    boxes = data.get('boxes')
-    if np.ndim(keypoints) == 0 or isinstance(keypoints, dict):
-        raise UserError(f'{path}: "keypoints" should hold one entry per frame')
-    if boxes is not None and (np.ndim(boxes) == 0 or len(boxes) != len(keypoints)):
-        raise UserError(f'{path}: "boxes" has {len(boxes) if np.ndim(boxes) else 0} frames but "keypoints" has '
-                        f'{len(keypoints)}')
-    w, h = _detectron_size(path, data.get('metadata'), width, height)
-    metadata = data.get('metadata')
-    if fps is None and isinstance(metadata, dict) and metadata.get('fps') is not None:
-        fps = check_fps(metadata['fps'], f'{path}: metadata fps')
-    raw = np.full((len(keypoints), NUM_JOINTS, 3), np.nan)
-    for frame, entry in enumerate(keypoints):
-        where = f'{path}: frame {frame}'
-        people = [person_keypoints(p, where) for p in _people(entry)]
-        if not people:
-            continue
-        box_rows = _people(boxes[frame]) if boxes is not None else []
-        scores = None
-        if len(box_rows) == len(people):
-            try:
-                scores = [float(np.asarray(b, dtype=np.float64).reshape(-1)[4]) for b in box_rows]
-            except (TypeError, ValueError, IndexError):
-                raise UserError(f'{where}: boxes should be rows [x1, y1, x2, y2, score]') from None
-        if scores is None:
-            scores = [float(np.nanmean(p[:, 2])) for p in people]
-        raw[frame] = people[int(np.argmax(scores))]
-    return raw, w, h, fps
-
-
-def _detectron_size(path, metadata, width, height):
-    if width is not None and height is not None:
-        return _check_size(width, height, '--width/--height')
-    if not isinstance(metadata, dict) or 'w' not in metadata or 'h' not in metadata:
-        raise UserError(f'{path}: no metadata {{"w": width, "h": height}} of the video; give --width and '
-                        f'--height (pixels)')
-    try:
-        return _check_size(int(metadata['w']), int(metadata['h']), f'{path}: metadata')
-    except (TypeError, ValueError):
-        raise UserError(f'{path}: metadata w/h are not integers: {metadata}') from None
-
-
-def check_fps(value, where, setting=None):
-    """A frame rate as a positive float; `UserError` (naming `where`, or the `setting`) otherwise."""
-    try:
-        fps = float(value)
-    except (TypeError, ValueError):
-        fps = float('nan')
-    if not (np.isfinite(fps) and fps > 0):
-        raise UserError(f'{where}: {value!r} is not a frame rate; give a positive number of frames per second'
-                        if setting is None else f'{value}: must be a positive number of frames per second',
-                        setting=setting)
-    return fps
-
-
-def _check_size(w, h, where):
-    if w <= 0 or h <= 0:
-        raise UserError(f'{where}: the video size must be positive, got {w} x {h}')
-    return int(w), int(h)
-
-
-# ----------------------------------------------------------------------------------------------
-# COCO-format JSON results
-
-def frame_index(image_id, where):
-    """int image_id, a digit string, or a file name whose last digit run is the frame number."""
-    if isinstance(image_id, (int, np.integer)) and not isinstance(image_id, bool):
-        index = int(image_id)
-    elif isinstance(image_id, str):
-        digits = re.findall(r'\d+', Path(image_id).stem if not image_id.isdigit() else image_id)
-        if not digits:
-            raise UserError(f'{where}: image_id {image_id!r} has no frame number (expected an int or a name '
-                            f'like frame_000123.jpg)')
-        index = int(digits[-1])
-    else:
-        raise UserError(f'{where}: image_id {image_id!r} should be an int or an image file name')
-    if index < 0:
-        raise UserError(f'{where}: negative frame number {index}')
-    return index
-
-
-def read_coco_json(path, num_frames=None):
-    """-> raw (F, 17, 3) with NaN rows for frames without detection."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f'{path}: file not found', setting='coco_json')
-    try:
-        results = json.loads(path.read_text(encoding='utf-8'))
-    except json.JSONDecodeError as exc:
-        raise UserError(f'{path}: invalid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); '
-                        f'expected a COCO keypoint results list') from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f'{path}: cannot read ({exc})') from None
-    if isinstance(results, dict) and isinstance(results.get('annotations'), list):
-        results = results['annotations']
-    if not isinstance(results, list):
-        raise UserError(f'{path}: expected a list of detections [{{"image_id", "keypoints", "score"}}, ...], '
-                        f'found a JSON {type(results).__name__}')
-    best = {}  # frame -> (score, (17, 3))
-    for i, det in enumerate(results):
-        where = f'{path}: entry {i}'
-        if not isinstance(det, dict) or 'image_id' not in det or 'keypoints' not in det:
-            raise UserError(f'{where} should be an object with "image_id" and "keypoints"')
-        if det.get('category_id', 1) != 1:
-            continue  # not a person
-        try:
-            kps = np.asarray(det['keypoints'], dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise UserError(f'{where}: "keypoints" should be a flat list of numbers [x, y, score] * 17') from None
-        if kps.size != NUM_JOINTS * 3:
-            count = f'{kps.size // 3} keypoints' if kps.size % 3 == 0 else f'{kps.size} numbers'
-            raise UserError(f'{where}: {count}, expected {NUM_JOINTS} (COCO layout, [x, y, score] each)')
-        kps = kps.reshape(NUM_JOINTS, 3)
-        try:
-            score = float(det['score']) if 'score' in det else float(np.mean(kps[:, 2]))
-        except (TypeError, ValueError):
-            raise UserError(f'{where}: "score" should be a number') from None
-        frame = frame_index(det['image_id'], where)
-        if frame not in best or score > best[frame][0]:
-            best[frame] = (score, kps)
-    if not best:
-        raise UserError(f'{path}: no person detections in the file; nothing to convert')
-    length = max(best) + 1
-    if length > MAX_FRAMES:
-        raise UserError(f'{path}: frame number {length - 1} from image_id is implausibly large; image_id must be '
-                        f'the frame index (0, 1, ...) or an image name with the frame number in it')
-    if num_frames is not None:
-        if num_frames < length:
-            raise UserError(f'{num_frames}: {path} has detections up to frame {length - 1}', setting='num_frames')
-        length = num_frames
-    raw = np.full((length, NUM_JOINTS, 3), np.nan)
-    for frame, (_, kps) in best.items():
-        raw[frame] = kps
-    return raw
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,7 +134,7 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
     else:
         if width is None:
             raise UserError('--coco-json needs --width and --height (pixels): COCO results hold no video size')
-        w, h = _check_size(width, height, '--width/--height')
+        w, h = check_size(width, height, '--width/--height')
         video = video_name or Path(coco_json).stem
         out = output_path(output_dir, output_name or video)
         _check_overwrite(out, overwrite)

@@ -288,16 +288,19 @@ def test_video_to_3d_bad_input_gives_one_error_line_and_writes_nothing(tmp_path,
 
 def test_default_model_absent_says_pass_c(tmp_path, small_video, capsys, monkeypatch):
     """A copy without the shipped model (e.g. a slimmed clone): one line saying to pass -c."""
-    monkeypatch.setattr(tool, 'DEFAULT_CHECKPOINT', 'models/not_in_this_copy.bin')
+    import common.video_pipeline.pipeline as pipeline
+    monkeypatch.setattr(pipeline, 'DEFAULT_CHECKPOINT', 'models/not_in_this_copy.bin')
     assert tool.main([str(small_video), '-o', str(tmp_path / 'out')]) == 2
     line = one_error_line(capsys.readouterr().err)
-    assert 'models/not_in_this_copy.bin is not in this copy; pass -c CHECKPOINT' in line
+    assert line.startswith('error: -c/--checkpoint not given and the default model models/not_in_this_copy.bin '
+                           'is not in this copy; give a PoseFormer checkpoint'), line
     assert not (tmp_path / 'out').exists()
 
 
 def test_the_shipped_model_is_the_default():
-    assert (REPO / tool.DEFAULT_CHECKPOINT).is_file()
-    assert tool.resolve_checkpoint(None) == REPO / tool.DEFAULT_CHECKPOINT
+    from common.video_pipeline.pipeline import DEFAULT_CHECKPOINT, resolve_checkpoint
+    assert (REPO / DEFAULT_CHECKPOINT).is_file()
+    assert resolve_checkpoint(None) == REPO / DEFAULT_CHECKPOINT
 
 
 def test_without_mediapipe_the_video_tools_say_how_to_install_it(tmp_path, small_video, capsys, monkeypatch):

@@ -108,11 +108,30 @@ def test_mpjve_leaves_out_one_frame_sequences_and_is_n_a_without_any(tmp_path):
     assert result.frame_weighted['mpjve'] == pytest.approx(result.per_action['Walking']['mpjve'])
     report = format_report(result).splitlines()
     eating = report[report.index('----Eating----'):]
-    assert eating[eating.index('----------') - 1] == 'Velocity Error (MPJVE): n/a'
+    assert eating[eating.index('----------') - 2] == 'Velocity Error (MPJVE): n/a'
+    assert eating[eating.index('----------') - 1] == 'Acceleration Error (MPJAE): n/a'
     write_results_json(tmp_path / 'r.json', result)
     assert json.loads((tmp_path / 'r.json').read_text())['per_action']['Eating']['mpjve'] is None
     only_single = evaluate(_Echo(), sequences[:2], Symmetry([1], [2], [1], [2]), options=EvalOptions(tta=False))
     assert 'Velocity      (MPJVE) action-wise average: n/a' in format_report(only_single)
+
+
+def test_mpjae_is_the_acceleration_error_in_mm_per_frame_squared_beside_the_velocity_error():
+    """A prediction off by c * t^2 (metres, t in frames) has accelerations off by 2c: MPJAE 2000c mm/frame^2;
+    sequences of fewer than 3 frames have no acceleration and are left out (not counted as 0)."""
+    frames, c = 6, 0.001
+    truth = np.zeros((frames, 3, 3), dtype=np.float32)
+    pred = truth + (c * np.arange(frames) ** 2)[:, None, None] * np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    errors = sequence_errors(pred, truth, metrics=('mpjve', 'mpjae'))
+    assert errors['mpjae'] == pytest.approx(np.full(frames, 2000 * c))
+    assert errors['mpjve'].mean() == pytest.approx(1000 * c * (frames - 1))   # velocities off by c (2t + 1), t < 5
+    assert sequence_errors(pred[:2], truth[:2], metrics=('mpjae',))['mpjae'].tolist() == []
+    report = format_report(EvaluationResult([], {'Walking': {'mpjve': 1.0, 'mpjae': 0.5, 'frames': 6}},
+                                            {'mpjve': 1.0, 'mpjae': 0.5}, {'mpjve': 1.0, 'mpjae': 0.5}))
+    lines = report.splitlines()
+    assert lines[lines.index('Velocity Error (MPJVE): 1.0000 mm') + 1] == \
+        'Acceleration Error (MPJAE): 0.5000 mm'
+    assert 'Acceleration  (MPJAE) action-wise average: 0.5000 mm' in report
 
 
 def test_report_keeps_the_official_lines_with_digits_to_compare_at_a_hundredth_of_a_mm():

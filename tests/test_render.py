@@ -16,7 +16,7 @@ from common.io.npz import save_npz
 from common.render import writers
 from common.render.animation import display_azimuth, poses_for_display
 from common.render.sequence import RenderConfig, render_from_config, select_frames
-from common.render.video import VideoReader
+from common.io.video import VideoReader
 from common.render.writers import gif_writer
 from run_poseformer import main
 from tests.h36m_fixtures import write_h36m_fixture

@@ -93,7 +93,7 @@ def test_motion_is_smooth_and_left_right_do_not_trade_places(result):
 
 def test_3d_for_every_frame_and_every_file_readable(result):
     from common.data.sources import DataConfig, load_bundle
-    from common.render.video import VideoReader
+    from common.io.video import VideoReader
     files, _ = result
     poses = np.load(files['npy'])
     assert poses.shape == (FRAMES, 17, 3) and poses.dtype == np.float32 and np.isfinite(poses).all()
@@ -113,6 +113,30 @@ def test_3d_for_every_frame_and_every_file_readable(result):
         assert sum(1 for _ in video.frames()) == ANIMATED
         assert video.size[0] == 2 * video.size[1] == 400                    # video + 2D | 3D, 2 inches each
     assert not [p for p in files['2d'].parent.iterdir() if p.name.startswith('.')]   # no temporary left
+
+
+def test_a_second_run_into_the_same_folder_is_refused_unless_overwrite(result, capsys):
+    """Issue 26 item 4: the first run's files stay unless --overwrite (refused before any detection)."""
+    files, _ = result
+    before = files['npy'].read_bytes()
+    folder = files['npy'].parent
+    checkpoint = folder.parent / 'tiny27.bin'
+    assert tool.main([str(CLIP), '-c', str(checkpoint), '-o', str(folder), '--no-render']) == 2
+    line = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert len(line) == 1 and line[0].startswith('error: -o/--output ') and 'already exists; pass --overwrite' in line[0]
+    assert files['npy'].read_bytes() == before
+
+
+def test_the_focal_length_and_placement_are_recorded(result):
+    files, lines = result
+    doc = json.loads(files['json'].read_text())
+    camera = doc['camera']
+    assert camera['focal_length_px'] == pytest.approx(np.hypot(WIDTH, HEIGHT), rel=1e-6)
+    assert camera['focal_length_from'].startswith('default')
+    placed = np.load(files['camera'])
+    assert placed.shape == (FRAMES, 17, 3) and (placed[:, 0, 2] > 0).all()
+    np.testing.assert_allclose(placed[:, 0], np.array(doc['trajectory']['frames']), atol=1e-4)
+    assert any(line.startswith('placed in the camera frame with a focal length of 1101 px') for line in lines)
 
 
 def test_a_video_without_a_person_is_one_error_and_writes_nothing(tmp_path, capsys):
@@ -139,6 +163,7 @@ def test_the_readme_video_command_with_the_shipped_model(tmp_path):
                             cwd=REPO, capture_output=True, text=True, timeout=600,
                             env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert result.returncode == 0, result.stderr
+    assert result.stderr == '', result.stderr            # no TF Lite INFO line, no ffmpeg chatter (issue 26)
     poses = np.load(tmp_path / 'out' / 'pose2sim_cam01_3d.npy')
     assert poses.shape == (FRAMES, 17, 3) and np.isfinite(poses).all()
     # a trained model gives a human body: thigh and shin (hip 1 -> knee 2 -> ankle 3) of 0.25 to 0.65 m
@@ -148,3 +173,15 @@ def test_the_readme_video_command_with_the_shipped_model(tmp_path):
     assert (tmp_path / 'out' / 'pose2sim_cam01_3d.mp4').is_file()
     doc = json.loads((tmp_path / 'out' / 'pose2sim_cam01_3d.json').read_text())
     assert 'embedded_f27.bin' in json.dumps(doc)
+    # placed in the scene: the camera-frame joints reproject onto the 2D keypoints (Human3.6M joints copied
+    # from COCO ones: hips, knees, ankles, shoulders, elbows, wrists), within a few percent of the picture
+    placed = np.load(tmp_path / 'out' / 'pose2sim_cam01_3d_camera.npy')
+    camera = doc['camera']
+    pixels = camera['focal_length_px'] * placed[..., :2] / placed[..., 2:] + np.array(camera['principal_point_px'])
+    from common.data.layouts import COCO_TO_H36M_DIRECT
+    kps = np.array(doc['keypoints_2d']['frames'])
+    h36m, coco = zip(*sorted(COCO_TO_H36M_DIRECT.items()))
+    error = np.linalg.norm(pixels[:, list(h36m)] - kps[:, list(coco)], axis=-1)
+    assert np.median(error) < 0.03 * HEIGHT, np.median(error)              # under 29 px of 960
+    bones = np.linalg.norm(np.diff(np.load(tmp_path / 'out' / 'pose2sim_cam01_3d.npy')[:, [1, 2]], axis=1), axis=-1)
+    assert bones.std() < 1e-5                                                  # one thigh length

@@ -1,33 +1,31 @@
-"""A video in, its 3D poses out: the bundled 2D detector, then PoseFormer, in one command.
+"""A video in, 3D motion out: the bundled 2D detector, then PoseFormer, placed, fitted and smoothed.
 
-    python tools/video_to_3d.py clip.mp4 -c CHECKPOINT -o out/
+    python tools/video_to_3d.py clip.mp4 -o out/ [--bvh out/clip.bvh] [--focal-length PX]
 
-Stages (a progress bar each on a terminal):
+This program only reads flags and prints; the work is `common.video_pipeline` (the same pipeline
+from Python: ``lift_video('clip.mp4')``). Stages (a progress bar each on a terminal):
 
 1. detect: MediaPipe Pose (``pip install -r requirements-video.txt``; its model is inside the
-   package, nothing is downloaded) on every frame; one person kept (the largest, most lasting
-   track), left/right swaps put back, gaps filled (`common.detection`);
-2. lift: the 2D file is read back as ``-d custom`` reads it (COCO -> Human3.6M joints, screen
-   normalisation) and PoseFormer predicts every frame (flip test-time augmentation unless
-   ``--no-tta``), as ``run_poseformer.py -d custom --evaluate`` would;
-3. render: the video with its 2D skeleton beside the 3D reconstruction, at the video's frame rate.
+   package, nothing is downloaded) on every frame; one person kept, left/right swaps put back,
+   gaps filled;
+2. lift: PoseFormer on every frame (flip test-time augmentation unless ``--no-tta``), root-relative;
+3. bones: one length per bone for the video, every frame fitted to it (``--no-bone-fit``: raw);
+4. smoothing: the One-Euro filter (``--smoothing none`` to switch it off; ``--smoothing-min-cutoff``,
+   ``--smoothing-beta``);
+5. placement: the pelvis in the camera frame per frame, fitted to the 2D keypoints through a
+   pinhole camera (``--focal-length PX``; default: the picture's diagonal in pixels);
+``--camera SOURCE`` runs the same pipeline live, frame by frame (`common.video_pipeline.live`), on a
+camera index, a stream URL or a file played at its own frame rate, and prints frames/s and latency.
 
-Files in the output folder (``<name>``: the video's file name without extension):
+6. files (`common.video_pipeline.outputs`: 2D ``-d custom`` file, ``_3d.npy`` root-relative,
+   ``_3d_camera.npy``, ``_3d.json``, ``_3d.csv``, ``--bvh``) and the animation (the video with
+   its 2D skeleton beside the 3D reconstruction).
 
-- ``data_2d_custom_<name>.npz``: the 2D keypoints (COCO-17 pixels), a ``-d custom`` file
-  (``run_poseformer.py -d custom -k <name> --data-dir OUT ...`` reads it);
-- ``<name>_3d.npy``: float32 ``(N, 17, 3)``, metres, Human3.6M-17 joint order, camera frame
-  (x right, y down, z away from the camera), root-relative (pelvis, joint 0, at the origin);
-- ``<name>_3d.json``: the same poses and the 2D keypoints as plain JSON, with joint names, units,
-  frame rate, which frames had a person, and the model used, for any language;
-- ``<name>_3d.mp4`` (or ``.gif`` with ``--format gif``): the animation.
-
-Each file is written atomically; existing ones are refused unless ``--overwrite``. Everything that
-can be checked (the model, its joint count, the video, the output folder) is checked before the
-detection starts. The model (``-c``) defaults to `DEFAULT_CHECKPOINT`, the small model trained on
-the embedded dataset, when the copy holds it.
+Each file is written atomically; existing ones are refused unless ``--overwrite``, and one run at
+a time writes into an output folder (a second is refused while the first runs). Everything that can
+be checked (the model, its joints and layout, the video, the output folder, the BVH's folder, the
+focal length) is checked before the detection starts.
 """
-import json
 import sys
 from pathlib import Path
 
@@ -37,22 +35,37 @@ sys.path.insert(0, str(REPO))
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
 from common.errors import UserError  # noqa: E402
-
-DEFAULT_CHECKPOINT = 'models/embedded_f27.bin'
-JOINTS = 17
+from common.video_pipeline.pipeline import DEFAULT_CHECKPOINT  # noqa: E402
 
 
 def build_parser():
     parser = ArgumentParser(prog='tools/video_to_3d.py',
-                            description='Video -> 2D keypoints (bundled detector) -> 3D poses (PoseFormer) -> files '
-                                        'and an animation.')
-    parser.add_argument('video', help='the video file (.mp4, .avi, .mov, .gif ...)')
+                            description='Video -> 2D keypoints (bundled detector) -> 3D poses (PoseFormer), placed '
+                                        'in the camera frame, bones fitted, smoothed -> files and an animation.')
+    parser.add_argument('video', nargs='?', default=None, help='the video file (.mp4, .avi, .mov, .gif ...)')
+    parser.add_argument('--camera', metavar='SOURCE', default=None,
+                        help='live input instead of a video file: a camera index (0, 1 ...), a stream URL, or a '
+                             'video file played at its frame rate; prints frames/s and latency')
+    parser.add_argument('--max-frames', type=int, default=None, metavar='N',
+                        help='with --camera: stop after N frames (default: when the source ends, or Ctrl-C)')
     parser.add_argument('-c', '--checkpoint', metavar='FILE', default=None,
                         help=f'PoseFormer checkpoint with 17 Human3.6M joints (default: {DEFAULT_CHECKPOINT})')
     parser.add_argument('-o', '--output', metavar='DIR', default='out', help='output folder (default: out)')
+    parser.add_argument('--focal-length', type=float, default=None, metavar='PX',
+                        help="the camera's focal length in pixels of the video (default: the picture's diagonal, "
+                             'a 53-degree lens)')
+    parser.add_argument('--no-bone-fit', dest='fit_bones', action='store_false',
+                        help='keep the raw poses (bone lengths vary from frame to frame)')
+    parser.add_argument('--smoothing', choices=('one-euro', 'none'), default='one-euro',
+                        help='temporal filter of the 3D poses (default: one-euro, causal)')
+    parser.add_argument('--smoothing-min-cutoff', type=float, default=None, metavar='HZ',
+                        help='One-Euro cut-off frequency at rest (default: 1.5; lower: smoother, more lag)')
+    parser.add_argument('--smoothing-beta', type=float, default=None, metavar='S_PER_M',
+                        help='One-Euro speed coefficient (default: 1.0; higher: less lag when moving fast)')
+    parser.add_argument('--bvh', metavar='FILE', default=None, help='also write the motion as a BVH file')
     parser.add_argument('--format', choices=('mp4', 'gif'), default='mp4',
                         help='animation file type (default: mp4; gif needs no ffmpeg)')
-    parser.add_argument('--no-render', action='store_true', help='write the 2D and 3D files only, no animation')
+    parser.add_argument('--no-render', action='store_true', help='write the files only, no animation')
     parser.add_argument('--viz-limit', type=int, default=-1, metavar='N',
                         help='animate only the first N frames (a preview; the files hold every frame; default: all)')
     parser.add_argument('--viz-size', type=int, default=5, metavar='INCHES',
@@ -64,145 +77,117 @@ def build_parser():
     return parser
 
 
-def resolve_checkpoint(given):
-    """The checkpoint file to use; one clear error when it is absent."""
-    if given is None:
-        path = REPO / DEFAULT_CHECKPOINT
-        if not path.is_file():
-            raise UserError(f'not given and the default model {DEFAULT_CHECKPOINT} is not in this copy; pass -c '
-                            'CHECKPOINT (a PoseFormer checkpoint, e.g. checkpoint/synthetic/best_epoch.bin after '
-                            "the README's quick start)", setting='checkpoint')
-        return path
-    path = Path(given)
-    if not path.is_file():
-        raise UserError(f'{given}: checkpoint file not found', setting='checkpoint')
-    return path
+def lift_settings(args):
+    """The flags -> `LiftSettings`."""
+    from common.video_pipeline import LiftSettings, OneEuro
+    if args.smoothing == 'none':
+        if args.smoothing_min_cutoff is not None or args.smoothing_beta is not None:
+            raise UserError('none: the One-Euro parameters were given too; leave them out or use one-euro',
+                            setting='smoothing')
+        smoothing = None
+    else:
+        given = {key: value for key, value in (('min_cutoff', args.smoothing_min_cutoff),
+                                               ('beta', args.smoothing_beta)) if value is not None}
+        smoothing = OneEuro(**given)
+    return LiftSettings(checkpoint=args.checkpoint, min_confidence=args.min_confidence, tta=not args.no_tta,
+                        focal_length=args.focal_length, fit_bones=args.fit_bones, smoothing=smoothing)
 
 
-def load_lifter_model(path):
-    """The checkpoint's PoseTransformer; refused unless it lifts 17 joints from (x, y)."""
-    from common.streaming import model_from_checkpoint
-    model = model_from_checkpoint(str(path))
-    if model.num_joints != JOINTS or getattr(model, 'in_chans', 2) != 2:
-        raise UserError(f'{path}: the model lifts {model.num_joints} joints, but the detector gives the {JOINTS} '
-                        'Human3.6M joints (COCO converted); use a model trained on a 17-joint Human3.6M-layout '
-                        'dataset (-d h36m, -d synthetic)', setting='checkpoint')
-    return model
+def warn(message):
+    print(f'warning: {message}', file=sys.stderr, flush=True)
 
 
-def output_files(folder, name, animation):
-    files = {'2d': folder / f'data_2d_custom_{name}.npz', 'npy': folder / f'{name}_3d.npy',
-             'json': folder / f'{name}_3d.json'}
-    if animation:
-        files['animation'] = folder / f'{name}_3d.{animation}'
+def live_to_3d(args, log=print):
+    """--camera: the pipeline frame by frame (`common.video_pipeline.live`); writes the poses at the end."""
+    import re
+
+    import numpy as np
+    from common.detection.mediapipe_pose import MediaPipePose, mediapipe_missing_reason
+    from common.io.atomic import atomic_write
+    from common.video_pipeline import VideoLifter
+    from common.video_pipeline.live import run_live
+    from common.video_pipeline.outputs import check_outputs, held_output_folder
+    if args.video is not None:
+        raise UserError(f'given with the video {args.video}: give a video file or --camera, not both',
+                        setting='camera')
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError(f'{args.max_frames}: must be at least 1', setting='max_frames')
+    folder = Path(args.output)
+    source = Path(args.camera).stem if Path(args.camera).is_file() else args.camera
+    name = 'live_' + (re.sub(r'[^A-Za-z0-9_.-]+', '_', source).strip('_') or 'camera')
+    files = {'npy': folder / f'{name}_3d.npy', 'camera': folder / f'{name}_3d_camera.npy'}
+    check_outputs(files, folder, args.overwrite)
+    lifter = VideoLifter(lift_settings(args))
+    reason = mediapipe_missing_reason()
+    if reason:
+        raise UserError(reason)
+    with held_output_folder(files, folder, args.overwrite):
+        stats = run_live(args.camera, lifter, MediaPipePose, max_frames=args.max_frames)
+        log(stats.describe())
+        if not stats.poses:
+            raise UserError(f'{args.camera}: no person found in any of its {stats.frames} frames; nothing to write',
+                            setting='camera')
+        poses = np.stack(stats.poses).astype(np.float32)
+        atomic_write(files['npy'], lambda f: np.save(f, poses))
+        atomic_write(files['camera'], lambda f: np.save(f, poses + np.stack(stats.trajectory)[:, None]))
+        for path in files.values():
+            log(f'wrote {path}')
     return files
 
 
-def poses_json(video, prediction, joints, fps, checkpoint, model, detector):
-    """The JSON document of the result (see the module doc)."""
-    import numpy as np
-    from common.data.layouts import COCO_17
-    return {
-        'video': video.name,
-        'frames': int(len(prediction)),
-        'fps': fps,
-        'model': {'checkpoint': str(checkpoint), 'frames_per_window': int(model.num_frame)},
-        'detector': detector,
-        'poses_3d': {
-            'units': 'metres',
-            'coordinates': 'camera frame: x right, y down, z away from the camera; root-relative: the pelvis '
-                           '(joint 0) at the origin',
-            'shape': list(prediction.shape),
-            'joints': list(joints.names),
-            'parents': list(joints.parents),
-            'frames': np.round(prediction.astype(np.float64), 5).tolist(),
-        },
-        'keypoints_2d': {
-            'units': 'pixels of the video: x right, y down, origin at the top-left corner',
-            'width': int(video.width), 'height': int(video.height),
-            'joints': list(COCO_17.names),
-            'shape': list(video.keypoints.shape),
-            'frames': np.round(video.keypoints.astype(np.float64), 2).tolist(),
-            'person_found': np.isfinite(video.scores).all(axis=1).tolist(),
-            'note': 'frames without a person and joints scored below the confidence threshold were filled by '
-                    'interpolation over time',
-            'frames_without_person': video.report.frames_without_person,
-            'joints_filled': video.report.joints_filled,
-            'left_right_swaps_repaired': video.report.swaps_repaired,
-        },
-    }
-
-
 def video_to_3d(args, log=print):
-    import numpy as np
-    from common.data.custom import write_custom
-    from common.data.sources import DataConfig, load_bundle
-    from common.data.types import zero_root
-    from common.detection.mediapipe_pose import MediaPipePose, mediapipe_missing_reason
-    from common.detection.video import detect_video, open_video
-    from common.evaluation import predict_sequence
-    from common.io.atomic import atomic_write, atomic_write_text
-    from common.io.writable import check_output_folder
+    from common.detection.mediapipe_pose import mediapipe_missing_reason
+    from common.detection.video import open_video
     from common.progress import progress_wanted
-    from common.render.sequence import MAX_VIZ_SIZE, render_sequence, select_frames
-    from common.render.video import VideoReader
+    from common.render.sequence import MAX_VIZ_SIZE
     from common.render.writers import output_kind
+    from common.video_pipeline import VideoLifter
+    from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
+                                               write_outputs)
 
+    if args.camera is not None:
+        return live_to_3d(args, log)
+    if args.video is None:
+        raise UserError('missing: give a video file (or --camera SOURCE for live input)', setting='video')
     progress = progress_wanted()
     # 1. everything that can be checked, before any work
     video_path = Path(args.video)
-    name = video_path.stem
     folder = Path(args.output)
-    check_output_folder(folder, setting='output')
     animation = None if args.no_render else args.format
-    files = output_files(folder, name, animation)
+    files = output_files(folder, video_path.stem, animation, args.bvh)
     if animation:
         output_kind(files['animation'])
         if not 1 <= args.viz_size <= MAX_VIZ_SIZE:
             raise UserError(f'{args.viz_size}: must be from 1 to {MAX_VIZ_SIZE} inches', setting='viz_size')
-    existing = [str(p) for p in files.values() if p.exists()]
-    if existing and not args.overwrite:
-        raise UserError(f'{existing[0]} already exists; pass --overwrite to replace the results, or choose another '
-                        'folder', setting='output')
-    checkpoint = resolve_checkpoint(args.checkpoint)
-    model = load_lifter_model(checkpoint)
-    reader = open_video(video_path, setting='video')
-    try:
-        reason = mediapipe_missing_reason()
-        if reason:
-            raise UserError(reason)
-        log(f'{video_path}: {reader.size[0]}x{reader.size[1]} px, '
-            f'{f"{reader.fps:g} fps" if reader.fps else "no frame rate stated"}; detecting ...')
-        # 2. detect (nothing written yet)
-        detected = detect_video(video_path, MediaPipePose, args.min_confidence, progress=progress, warn=log,
-                                setting='video', video=reader)
-    finally:
-        reader.close()
-    log(f'{detected.name}: {detected.report.describe()} ({detected.tracks} person track(s), {detected.detector})')
-
-    # 3. lift: the 2D file, read back exactly as -d custom reads it
-    write_custom(files['2d'], {detected.name: (detected.keypoints, detected.width, detected.height, detected.fps)})
-    bundle = load_bundle(DataConfig(dataset='custom', keypoints=name, data_dir=str(folder), need_train=False))
-    seq = bundle.test[0]
-    prediction = predict_sequence(model, seq.poses_2d, bundle.symmetry, tta=not args.no_tta, progress=progress)
-    prediction = zero_root(prediction, bundle.joints.root)                      # (N, 17, 3) metres
-    fps = float(bundle.fps) if bundle.fps_known else None
-    atomic_write(files['npy'], lambda f: np.save(f, prediction.astype(np.float32)))
-    document = poses_json(detected, prediction, bundle.joints, fps, checkpoint, model, detected.detector)
-    atomic_write_text(files['json'], json.dumps(document, separators=(',', ':')) + '\n')
-    log(f'lifted {len(prediction)} frames with {checkpoint} ({model.num_frame}-frame windows)')
-    for key in ('2d', 'npy', 'json'):
-        log(f'wrote {files[key]}')
-
-    # 4. render
-    if animation:
-        with VideoReader(video_path, setting='video') as background:
-            frames = select_frames(len(seq.poses_2d), limit=args.viz_limit)
-            summary = render_sequence(files['animation'], seq, prediction, bundle.joints, bundle.keypoints,
-                                      fps=float(bundle.fps), frames=frames, size=args.viz_size, video=background, ground_truth=False,
-                                      progress=progress, log=log)
-        log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
-            f'{summary.fps:g} fps)')
+    check_outputs(files, folder, args.overwrite)
+    lifter = VideoLifter(lift_settings(args))
+    for note in lifter.notes:
+        log(f'note: {note}')
+    open_video(video_path, setting='video').close()
+    reason = mediapipe_missing_reason()
+    if reason:
+        raise UserError(reason)
+    with held_output_folder(files, folder, args.overwrite):
+        # 2. detect and lift (nothing written yet)
+        result = lifter.lift(video_path, progress=progress, warn=warn)
+        detected = result.keypoints
+        log(f'{detected.name}: {detected.report.describe()} ({detected.tracks} person track(s), {detected.detector}); '
+            f'{detected.width}x{detected.height} px, '
+            f'{f"{detected.fps:g} fps" if detected.fps else "no frame rate stated"}')
+        log(f'lifted {len(result.poses)} frames with {result.checkpoint} ({result.frames_per_window}-frame windows); '
+            f'stages: {", ".join(result.stages)}')
+        source = 'given' if result.focal_length_given else "default: the picture's diagonal; --focal-length to set it"
+        log(f'placed in the camera frame with a focal length of {result.focal_length:.0f} px ({source}); '
+            f'mean distance {float(result.trajectory[:, 2].mean()):.2f} m')
+        # 3. files
+        for path in write_outputs(result, files):
+            log(f'wrote {path}')
+        # 4. render
+        if animation:
+            summary = render_result(result, files['animation'], limit=args.viz_limit, size=args.viz_size,
+                                    progress=progress, log=log)
+            log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
+                f'{summary.fps:g} fps)')
     return files
 
 

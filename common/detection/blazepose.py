@@ -27,9 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.detection.mediapipe_pose import _quiet_native_stderr, mediapipe_missing_reason
+from common.detection.mediapipe_pose import mediapipe_missing_reason
 from common.detection.tracking import box_iou
 from common.errors import UserError
+from common.io.native_output import native_stderr_silenced
 
 REGION_SCALE = 1.25         # the square is 2 x (hips -> scale point) x REGION_SCALE wide
 MERGE_IOU = 0.3             # detections of one person from several tiles
@@ -87,14 +88,14 @@ class _Graph:
         from mediapipe.framework import calculator_pb2
         from mediapipe.python.solution_base import SolutionBase
         config = text_format.Parse(graph, calculator_pb2.CalculatorGraphConfig())
-        with _quiet_native_stderr():
+        with native_stderr_silenced():
             self._solution = SolutionBase(graph_config=config, side_inputs=side_inputs, outputs=outputs)
         self._started = False
 
     def process(self, inputs):
         if self._started:
             return self._solution.process(inputs)
-        with _quiet_native_stderr():
+        with native_stderr_silenced():
             result = self._solution.process(inputs)
         self._started = True
         return result

@@ -11,9 +11,11 @@ BlazePose's 33 landmarks come as fractions of the picture's width / height with 
 score; `BLAZEPOSE_TO_COCO` picks the 17 COCO keypoints out of them (nose, eye centres, ears,
 shoulders, elbows, wrists, hips, knees, ankles, in COCO order) and the visibility is the score.
 BlazePose may place a joint outside the picture (a guess, with a low visibility).
+
+BlazePose also estimates 3D (``pose_world_landmarks``: metres, origin between the hips, x right,
+y down, z away from the camera); after each ``detect`` its 17 COCO points per candidate are in
+``world`` (the `Detector` interface's optional 3D), kept for comparison with the lifter.
 """
-import contextlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import numpy as np
 from common.data.layouts import COCO_17
 from common.detection.base import Detector
 from common.errors import UserError
+from common.io.native_output import NativeStderrSilenced
 
 # COCO_17 keypoint i is BlazePose landmark BLAZEPOSE_TO_COCO[i].
 BLAZEPOSE_TO_COCO = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
@@ -45,25 +48,6 @@ def mediapipe_missing_reason():
     return None
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Silence what MediaPipe's C++ code prints at start-up (TensorFlow Lite / absl notices) on file descriptor 2."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, 'wb') as null:
-            os.dup2(null.fileno(), 2)
-            try:
-                yield
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
-
-
 class MediaPipePose(Detector):
     """MediaPipe Pose on the frames of one video, in order; keypoints in `COCO_17` pixels.
 
@@ -82,31 +66,37 @@ class MediaPipePose(Detector):
             raise UserError(reason)
         import mediapipe as mp
         self.name = f'MediaPipe Pose (BlazePose full, mediapipe {mp.__version__})'
-        with _quiet_native_stderr():
+        self._quiet = NativeStderrSilenced()
+        try:
             self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                                 enable_segmentation=False,
                                                 min_detection_confidence=min_detection_confidence,
                                                 min_tracking_confidence=min_tracking_confidence)
-        self._started = False
+        except BaseException:
+            self.close()
+            raise
 
     def detect(self, frame):
         """(H, W, 3) uint8 RGB -> [] or [(17, 3) [x, y, visibility] pixels]."""
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
         height, width = frame.shape[:2]
-        if not self._started:       # the first inference prints the delegate's notices
-            with _quiet_native_stderr():
-                result = self._pose.process(frame)
-            self._started = True
-        else:
-            result = self._pose.process(frame)
+        result = self._pose.process(frame)
         if result.pose_landmarks is None:
+            self.world = []
             return []
         landmarks = result.pose_landmarks.landmark
         points = np.array([[landmarks[i].x * width, landmarks[i].y * height, landmarks[i].visibility]
                            for i in BLAZEPOSE_TO_COCO], dtype=np.float64)
+        world = result.pose_world_landmarks
+        self.world = [None if world is None else
+                      np.array([[world.landmark[i].x, world.landmark[i].y, world.landmark[i].z]
+                                for i in BLAZEPOSE_TO_COCO], dtype=np.float64)]
         return [points]
 
     def close(self):
         if self._pose is not None:
             self._pose.close()
             self._pose = None
+        quiet, self._quiet = getattr(self, '_quiet', None), None
+        if quiet is not None:
+            quiet.restore()

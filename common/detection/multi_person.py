@@ -21,8 +21,9 @@ import numpy as np
 from common.data.layouts import COCO_17
 from common.detection.base import Detector
 from common.detection.blazepose import LandmarkModel, PersonDetector
-from common.detection.mediapipe_pose import BLAZEPOSE_TO_COCO, _quiet_native_stderr
+from common.detection.mediapipe_pose import BLAZEPOSE_TO_COCO
 from common.detection.tracking import person_box
+from common.io.native_output import native_stderr_silenced
 
 SAME_PERSON_DISTANCE = 0.1     # mean joint distance, in person sizes, below which two results are one body
 
@@ -56,7 +57,7 @@ class MultiPersonPose(Detector):
         # The graphs' threads print start-up notices (TensorFlow Lite, absl) at moments of their own
         # until the first frame is through: file descriptor 2 stays quiet until then.
         self._quiet = contextlib.ExitStack()
-        self._quiet.enter_context(_quiet_native_stderr())
+        self._quiet.enter_context(native_stderr_silenced())
         try:
             self._detector = PersonDetector(min_score=min_detection_score)
             self._landmarks = LandmarkModel()

@@ -2,7 +2,7 @@
 
     result = detect_video('clip.mp4', MediaPipePose)     # -> VideoKeypoints
 
-Stages: read the frames (`common.render.video.VideoReader`: imageio-ffmpeg, with the video's frame
+Stages: read the frames (`common.io.video.VideoReader`: imageio-ffmpeg, with the video's frame
 rate), detect the people of each frame (a `common.detection.base.Detector`), keep one person
 (`tracking.choose_person`), put left/right swaps back (`tracking.repair_swaps`), fill the gaps
 (`gaps.fill_gaps`, the rule of every `-d custom` input). Messages concern the setting `setting`
@@ -17,7 +17,7 @@ from common.detection.gaps import GapReport, fill_gaps
 from common.detection.tracking import choose_person, repair_swaps
 from common.errors import UserError
 from common.progress import progress_bar
-from common.render.video import VideoReader
+from common.io.video import VideoReader
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class VideoKeypoints:
     name: the video's name in a ``-d custom`` file (its file name, e.g. ``clip.mp4``);
     keypoints: (N, J, 2) float32 pixels in ``layout``, gaps filled; scores: (N, J) float32 detector
     scores of the kept person (NaN where absent); width / height: pixels; fps: frames per second
-    (None when the file states none); report: `GapReport`; tracks: people tracks found; detector: its name.
+    (None when the file states none); report: `GapReport`; tracks: people tracks found; detector: its name;
+    world: (N, J, 3) float32 metres, the detector's own 3D of the kept person in ``layout`` (NaN where
+    absent), or None when the detector gives no 3D.
     """
     name: str
     path: Path
@@ -40,6 +42,7 @@ class VideoKeypoints:
     report: GapReport
     tracks: int
     detector: str
+    world: np.ndarray | None = None
 
 
 def open_video(path, setting):
@@ -54,8 +57,32 @@ def open_video(path, setting):
 
 def detect_frames(video, detector, progress=False, desc='detect'):
     """Per frame of an open `VideoReader`, the detector's list of (J, 3) candidates."""
+    return detect_frames_3d(video, detector, progress, desc)[0]
+
+
+def detect_frames_3d(video, detector, progress=False, desc='detect'):
+    """(candidates, world): per frame the detector's list of (J, 3) candidates and its ``world`` list (or None)."""
     frames = progress_bar(video.frames(), enabled=progress, total=video.frame_count, desc=desc, unit='frame')
-    return [detector.detect(frame) for frame in frames]
+    candidates, world = [], []
+    for frame in frames:
+        candidates.append(detector.detect(frame))
+        world.append(detector.world)
+    return candidates, world
+
+
+def kept_world(raw, candidates, world):
+    """(F, J, 3) float32 metres: the detector's 3D of the candidate `choose_person` kept per frame (NaN where
+    none), or None when the detector gives no 3D. The kept candidate is found as the one equal to ``raw[f]``."""
+    if world is None or all(w is None for w in world):
+        return None
+    out = np.full(raw.shape, np.nan, dtype=np.float32)
+    for frame, (people, points) in enumerate(zip(candidates, world)):
+        for index, person in enumerate(people):
+            if points and points[index] is not None and np.array_equal(np.asarray(person, dtype=np.float64),
+                                                                       raw[frame], equal_nan=True):
+                out[frame] = points[index]
+                break
+    return out
 
 
 def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=None, setting='videos', video=None):
@@ -72,14 +99,27 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
         video = open_video(path, setting)
     try:
         with make_detector() as detector:
-            candidates = detect_frames(video, detector, progress, desc=f'detect {path.name}')
+            candidates, world = detect_frames_3d(video, detector, progress, desc=f'detect {path.name}')
             name, layout = detector.name, detector.layout
         width, height = video.size
         fps = video.fps
+        truncated = video.truncation_note()
     finally:
         if own:
             video.close()
+    if truncated and warn is not None:
+        warn(truncated)
+    return keep_person(candidates, world, layout, name, path, width, height, fps, min_confidence, warn, setting)
+
+
+def keep_person(candidates, world, layout, detector, path, width, height, fps, min_confidence=0.3, warn=None,
+                setting='videos'):
+    """A detector's output on every frame of one video -> `VideoKeypoints`: the person kept
+    (`choose_person`), swaps repaired, gaps filled. ``world``: per frame the detector's ``world`` list
+    (or None); ``detector``: its name. UserError when no frame shows a person."""
+    path = Path(path)
     raw, tracks = choose_person(candidates, layout.num_joints)
+    world = kept_world(raw, candidates, world)
     seen = np.all(np.isfinite(raw[..., :2]), axis=(1, 2))
     if not seen.any():
         raise UserError(f'{path}: no person found in any of its {len(raw)} frames; give a video that shows a '
@@ -88,4 +128,4 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
     keypoints, report = fill_gaps(raw, min_confidence, path, warn)
     return VideoKeypoints(name=path.name, path=path, layout=layout, keypoints=keypoints,
                           scores=raw[..., 2].astype(np.float32), width=width, height=height, fps=fps,
-                          report=replace(report, swaps_repaired=swaps), tracks=tracks, detector=name)
+                          report=replace(report, swaps_repaired=swaps), tracks=tracks, detector=detector, world=world)

@@ -32,7 +32,7 @@ try:
 except ImportError:         # Windows: no advisory locks; the folder check still applies
     fcntl = None
 
-__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'is_training_checkpoint', 'training_checkpoints']
+__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'hold_folder', 'is_training_checkpoint', 'training_checkpoints']
 
 LOCK_NAME = '.poseformer.lock'
 _TRAINING_CHECKPOINT = re.compile(r'^(epoch_\d+|best_epoch|last_epoch)\.bin$')
@@ -87,7 +87,19 @@ def _make_folder(folder):
                         'writable location', setting='checkpoint') from None
 
 
-def _acquire(folder):
+@contextmanager
+def hold_folder(folder, activity, setting):
+    """Hold the existing `folder` for this process alone while the block runs (the lock of a training,
+    for any program that writes into a folder). ``activity``: what the holder does, e.g. ``'a video_to_3d
+    run'``, named when a second one is refused (UserError with `setting`)."""
+    lock = _acquire(Path(folder), activity, setting)
+    try:
+        yield Path(folder)
+    finally:
+        _release(Path(folder), lock)
+
+
+def _acquire(folder, activity='training', setting='checkpoint'):
     """Open and lock the folder's lock file; returns its descriptor (None without fcntl)."""
     if fcntl is None:
         return None
@@ -96,15 +108,16 @@ def _acquire(folder):
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as e:
-            raise UserError(f'{folder}: cannot write into the checkpoint folder ({e.strerror or e}); '
-                            'choose a writable folder', setting='checkpoint') from None
+            raise UserError(f'{folder}: cannot write into the folder ({e.strerror or e}); '
+                            'choose a writable folder', setting=setting) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)
             os.close(fd)
-            raise UserError(f'{folder}: another training ({holder}) is writing checkpoints into this '
-                            'folder; wait until it ends or choose another folder', setting='checkpoint') from None
+            what = 'another training' if activity == 'training' else f'another {activity}'
+            raise UserError(f'{folder}: {what} ({holder}) is writing into this folder; wait until it ends or '
+                            'choose another folder', setting=setting) from None
         # The previous holder removes the file when it ends: make sure ours is still the file at `path`.
         if _same_file(fd, path):
             break

@@ -28,7 +28,7 @@ from common.model.release import load_model_weights, settings_from_weights
 
 __all__ = ["resolve_model_config", "model_for_run", "records_head_count", "check_data_fit", "check_layout_fit",
            "checkpoint_layouts", "layout_description", "describe_layouts",
-           "ASSUMED_LAYOUTS"]
+           "ASSUMED_LAYOUTS", "model_from_checkpoint"]
 
 # settings a checkpoint decides (besides num_frame, which it decides unless frames were requested)
 _ARCHITECTURE = ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias',
@@ -204,3 +204,22 @@ def describe_layouts(name, num_joints, layouts):
         return f'{name} does not record its joint layout'
     return (f'{name} does not record its joint layout (released files do not); assuming {joints!r} '
             f'joints and {keypoints!r} keypoints')
+
+
+def model_from_checkpoint(path, device='cpu', checkpoint=None, num_heads=None):
+    """The ``PoseTransformer`` saved in checkpoint ``path``, with its weights, in eval mode on ``device``.
+
+    The architecture is the checkpoint's (`common.model.loading.model_for_run`: its stored settings,
+    or for a released file those its weights show, with ``num_heads`` heads, 8 by default; for our
+    files a ``num_heads`` other than the stored one is refused). ``checkpoint``: the file already
+    loaded by ``common.io.checkpoint.load_checkpoint`` (then it is not read again).
+    Raises UserError for a missing, unreadable or non-PoseFormer file.
+    """
+    from common.io.checkpoint import load_checkpoint
+    if checkpoint is None:
+        checkpoint = load_checkpoint(path)
+    # the width is the checkpoint's in any case: the request only has to be a valid configuration
+    requested = ModelConfig() if num_heads is None else ModelConfig(embed_dim_ratio=num_heads, num_heads=num_heads)
+    model = model_for_run(requested, checkpoint, path, frames_given=False, seed=0,
+                          given=() if num_heads is None else ('num_heads',))
+    return model.to(device).eval()

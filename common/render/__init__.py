@@ -3,6 +3,7 @@
 - `sequence`: the entry, ``RenderConfig`` + ``render_from_config`` (choose the sequence, predict,
   export, render), ``load_render_bundle`` (the full-rate data to render from) and ``render_sequence``;
 - `animation`: the figure (panels, per-frame update) and the geometry of the 3D display;
-- `writers`: the GIF and MP4 writers (atomic);
-- `video`: ``VideoReader``, the video drawn behind the 2D keypoints (and read by `common.detection`).
+- `writers`: the GIF and MP4 writers (atomic).
+
+The video drawn behind the 2D keypoints is read by `common.io.video.VideoReader`.
 """

@@ -7,7 +7,8 @@ x ``DPI * size`` pixels:
    over a background picture when given (any size: it is stretched over the camera's extent) or
    over a light grey canvas;
 2. the 3D reconstruction, and 3. the ground truth when given. 3D poses are shown root-relative
-   (the trajectory is not shown), turned into the world's orientation with the camera's rotation
+   (the trajectory is not shown; with ``trajectory`` the prediction's root slot is its camera-frame
+   trajectory and the body moves through the scene, centred on its mean position), turned into the world's orientation with the camera's rotation
    (z up), lifted so that their lowest joint over the sequence touches the floor z=0, and viewed
    from the camera's azimuth at `ELEVATION` degrees. A camera without extrinsics (e.g.
    MPI-INF-3DHP) is shown as if level, looking along +y.
@@ -25,21 +26,31 @@ CANVAS_GREY = 240        # the 2D panel's background without a video
 
 # ------------------------------------------------------------------------------------ geometry
 
-def poses_for_display(poses, cam, root=0):
+def poses_for_display(poses, cam, root=0, trajectory=False):
     """Camera-frame (N, J, 3) metres -> root-relative, world-oriented (z up), lowest joint of the sequence at z=0.
 
-    The root slot (trajectory in the ground truth, ~0 in a prediction) is zeroed first. Cameras with an
+    The root slot (trajectory in the ground truth, ~0 in a prediction) is zeroed first; with
+    `trajectory` it is added to every joint instead (the body moves), then the sequence is centred
+    horizontally on the root's mean position. Cameras with an
     ``orientation`` (quaternion, world <- camera) are rotated by it, without the translation; others are
     treated as a level camera looking along +y: (x, y, z)_camera -> (x, z, -y). Returns (N, J, 3) float32.
     """
     from common.data.camera import camera_to_world
-    poses = zero_root(np.asarray(poses, dtype=np.float32), root)
+    poses = np.asarray(poses, dtype=np.float32)
+    if trajectory:
+        others = [j for j in range(poses.shape[-2]) if j != root]
+        poses = poses.copy()
+        poses[..., others, :] += poses[..., root:root + 1, :]
+    else:
+        poses = zero_root(poses, root)
     if cam.get('orientation') is not None:
         world = camera_to_world(poses, R=np.asarray(cam['orientation'], dtype=np.float32),
                                 t=np.zeros(3, dtype=np.float32))
     else:
         world = np.stack([poses[..., 0], poses[..., 2], -poses[..., 1]], axis=-1)
     world[..., 2] -= world[..., 2].min()
+    if trajectory:
+        world[..., :2] -= world[:, root, :2].mean(axis=0)
     return world
 
 
@@ -68,17 +79,18 @@ class Animation:
     joints / keypoints: the `JointLayout` of the 3D poses / of the 2D keypoints (which index the same
     J joints: both panels draw the 3D layout's tree, coloured by each layout's sides); frames: the
     indices that will be shown (they fix the size of the 3D cubes); background: (H, W, 3) uint8
-    first picture behind the 2D panel, or None.
+    first picture behind the 2D panel, or None; trajectory: the prediction's root slot is its
+    trajectory, shown (see `poses_for_display`).
     """
 
     def __init__(self, poses_2d, prediction, ground_truth, cam, joints, keypoints, frames, size=5, title='',
-                 background=None):
+                 background=None, trajectory=False):
         from common.data.camera import image_coordinates
         from common.plots import Skeleton2DArtist, Skeleton3DArtist, new_figure, setup_3d_axes
 
         width, height = int(cam['res_w']), int(cam['res_h'])
         self.keypoints = image_coordinates(np.asarray(poses_2d, dtype=np.float32), w=width, h=height)  # (N, J, 2) px
-        panels = [('Reconstruction', poses_for_display(prediction, cam, joints.root))]
+        panels = [('Reconstruction', poses_for_display(prediction, cam, joints.root, trajectory))]
         if ground_truth is not None:
             panels.append(('Ground truth', poses_for_display(ground_truth, cam, joints.root)))
         span = cube_span([poses[frames] for _, poses in panels])

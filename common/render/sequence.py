@@ -18,7 +18,7 @@ Output (`common.render.writers`): ``.gif`` streamed frame by frame by Pillow (me
 the length; each frame stored as the rectangle that changed, with its own 256-colour palette);
 ``.mp4`` by ffmpeg through matplotlib (``viz_bitrate`` kbit/s), with the system ffmpeg or the one
 shipped by the ``imageio-ffmpeg`` package. The picture is described in `common.render.animation`,
-the background video's reading in `common.render.video`.
+the background video's reading in `common.io.video`.
 
 Export: ``viz_export = PATH`` writes the whole sequence's prediction (before skip / limit /
 downsample) as the official file: ``np.save`` naming (``.npy`` appended unless PATH ends in it),
@@ -40,7 +40,7 @@ import numpy as np
 from common.errors import UserError
 from common.io.atomic import atomic_write
 from common.render.animation import Animation
-from common.render.video import VideoReader
+from common.io.video import VideoReader
 from common.render.writers import open_writer, output_kind
 
 MAX_VIZ_SIZE = 30      # inches per panel: 3000 px; three panels make a 9000 x 3000 px picture
@@ -177,14 +177,15 @@ def _predict(model, seq, symmetry, options, device):
 
 
 def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, size=5, bitrate=3000, video=None,
-                    ground_truth=True, progress=False, log=print):
+                    ground_truth=True, progress=False, log=print, trajectory=False):
     """Write the animation of `seq` to `path` (a .gif or .mp4 file); returns a `RenderSummary`.
 
     prediction: (N, J, 3) camera frame, metres; joints / keypoints: the `JointLayout` of the 3D
     poses / 2D keypoints; fps: frames per second of the animation; frames: indices into `seq` to
     show (None: all, see `select_frames`); size: inches per panel; bitrate: mp4 kbit/s; video: an
     open `VideoReader` drawn behind the 2D keypoints, or None; ground_truth: draw ``seq.poses_3d``
-    too when the sequence has it. The figure is built once; every frame only moves the artists' data.
+    too when the sequence has it; trajectory: the prediction's root slot is its camera-frame trajectory,
+    shown (the body moves). The figure is built once; every frame only moves the artists' data.
     """
     from common.progress import progress_bar
     kind = output_kind(path)
@@ -194,7 +195,8 @@ def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, 
     if background is not None:
         _warn_if_stretched(background, seq.cam, log)
     animation = Animation(seq.poses_2d, prediction, seq.poses_3d if ground_truth else None, seq.cam, joints,
-                          keypoints, frames, size=size, title=describe(seq), background=background)
+                          keypoints, frames, size=size, title=describe(seq), background=background,
+                          trajectory=trajectory)
     pictures = video.frames_at(frames) if video is not None else None
     written = 0
     with open_writer(path, kind, animation.figure, fps, bitrate) as writer:

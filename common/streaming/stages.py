@@ -16,6 +16,8 @@ exported stage files on onnxruntime.
 import numpy as np
 import torch
 
+from common.model.loading import model_from_checkpoint  # noqa: F401  (its home is common.model.loading)
+
 
 class TorchStages:
     """A ``PoseTransformer``'s ``forward_spatial`` / ``forward_temporal`` with numpy in and out.
@@ -46,24 +48,3 @@ class TorchStages:
     @staticmethod
     def _numpy(tensor):
         return tensor.float().cpu().numpy()
-
-
-def model_from_checkpoint(path, device='cpu', checkpoint=None, num_heads=None):
-    """The ``PoseTransformer`` saved in checkpoint ``path``, with its weights, in eval mode on ``device``.
-
-    The architecture is the checkpoint's (`common.model.loading.model_for_run`: its stored settings,
-    or for a released file those its weights show, with ``num_heads`` heads, 8 by default; for our
-    files a ``num_heads`` other than the stored one is refused). ``checkpoint``: the file already
-    loaded by ``common.io.checkpoint.load_checkpoint`` (then it is not read again).
-    Raises UserError for a missing, unreadable or non-PoseFormer file.
-    """
-    from common.io.checkpoint import load_checkpoint
-    from common.model.config import ModelConfig
-    from common.model.loading import model_for_run
-    if checkpoint is None:
-        checkpoint = load_checkpoint(path)
-    # the width is the checkpoint's in any case: the request only has to be a valid configuration
-    requested = ModelConfig() if num_heads is None else ModelConfig(embed_dim_ratio=num_heads, num_heads=num_heads)
-    model = model_for_run(requested, checkpoint, path, frames_given=False, seed=0,
-                          given=() if num_heads is None else ('num_heads',))
-    return model.to(device).eval()

@@ -11,6 +11,8 @@ import numpy as np
 
 from common.errors import UserError
 
+TRUNCATION_SLACK = 0.05
+
 
 class VideoReader:
     """Frames of a video file, read lazily; opening reads the first frame, so errors come early.
@@ -19,7 +21,8 @@ class VideoReader:
     single image; ``fps``: the video's frame rate when the file states one (ffmpeg's reading, or an
     animated GIF's frame duration), else None; ``frame_count``: the number of frames the file
     announces (from its duration for an ffmpeg video: an estimate), or None; ``size``: (width,
-    height) in pixels. `setting`: the setting that error messages concern.
+    height) in pixels; ``decoded``: the frames `frames` has yielded so far. `setting`: the setting that
+    error messages concern.
     """
 
     def __init__(self, path, setting='viz_video'):
@@ -39,6 +42,7 @@ class VideoReader:
         except OSError as exc:
             raise UserError(f'{path}: cannot read it ({exc})', setting=setting) from None
         self.frame_count = None
+        self.decoded = 0
         if self._image is not None:
             self.still = getattr(self._image, 'n_frames', 1) == 1
             self.first = np.asarray(self._image.convert('RGB'))
@@ -78,6 +82,25 @@ class VideoReader:
 
     def frames(self):
         """Every frame from the first (a still image: the same one, forever)."""
+        for frame in self._frames():
+            self.decoded += 1
+            yield frame
+
+    def truncation_note(self):
+        """After reading to the end: a warning when far fewer frames decoded than the file announces, else None.
+
+        The announced count of an ffmpeg video is its duration times its frame rate (an estimate), so
+        a difference of up to `TRUNCATION_SLACK` of it (at least 2 frames) is not reported.
+        """
+        if self.still or not self.frame_count:
+            return None
+        if self.frame_count - self.decoded <= max(2, TRUNCATION_SLACK * self.frame_count):
+            return None
+        return (f'{self.path}: the file announces {self.frame_count} frames but only {self.decoded} '
+                'could be decoded; it is probably truncated or damaged (re-encode or re-download it); '
+                f'the results cover those {self.decoded} frames')
+
+    def _frames(self):
         yield self.first
         if self.still:
             while True:

@@ -1,0 +1,205 @@
+"""The files of a lifted video, written atomically into an output folder that one run holds at a time.
+
+Files (``<name>``: the video's file name without extension), all in the output folder except the BVH:
+
+- ``data_2d_custom_<name>.npz``: the 2D keypoints (COCO-17 pixels), a ``-d custom`` file
+  (``run_poseformer.py -d custom -k <name> --data-dir OUT ...`` reads it);
+- ``<name>_3d.npy``: float32 ``(N, 17, 3)``, metres, Human3.6M-17, camera axes, root-relative
+  (every joint minus the pelvis: joint 0 at the origin);
+- ``<name>_3d_camera.npy``: float32 ``(N, 17, 3)``, the same poses placed in the camera frame (the
+  pelvis at its fitted position: the person moves through the scene);
+- ``<name>_3d.json``: both, the trajectory, the focal length, frame rate, stages and model, with
+  joint names and units, and the 2D keypoints, for any language;
+- ``<name>_3d.csv``: one row per frame and joint: frame, time_s, joint, x, y, z (camera frame, metres);
+- the BVH file, where asked (`common.video_pipeline.bvh`; from the fitted skeleton, fitted here when the
+  raw output was asked for).
+
+`OutputFolder` checks everything before the work starts (the folder can be written, the files do
+not exist unless ``overwrite``, the BVH's folder exists or is the output folder) and, while held, locks the folder
+(`common.io.run_lock.hold_folder`): a second run into the same folder is refused at once.
+"""
+import io
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import UserError
+from common.io.atomic import atomic_write, atomic_write_text
+from common.io.run_lock import hold_folder
+from common.io.writable import check_output_file, check_output_folder
+
+ACTIVITY = 'video_to_3d run'
+
+
+def output_files(folder, name, animation=None, bvh=None):
+    """``{kind: Path}`` of a video's outputs (see the module); `animation`: 'mp4' / 'gif' / None."""
+    folder = Path(folder)
+    files = {'2d': folder / f'data_2d_custom_{name}.npz', 'npy': folder / f'{name}_3d.npy',
+             'camera': folder / f'{name}_3d_camera.npy', 'json': folder / f'{name}_3d.json',
+             'csv': folder / f'{name}_3d.csv'}
+    if animation:
+        files['animation'] = folder / f'{name}_3d.{animation}'
+    if bvh:
+        files['bvh'] = Path(bvh)
+    return files
+
+
+def check_outputs(files, folder, overwrite):
+    """Refuse, before any work, outputs that cannot be written or that exist without `overwrite`."""
+    check_output_folder(folder, setting='output')
+    if 'bvh' in files:
+        bvh = files['bvh']
+        if not bvh.parent.is_dir() and bvh.parent.resolve() != Path(folder).resolve():
+            raise UserError(f'{bvh}: the folder {bvh.parent} does not exist; create it or choose another path',
+                            setting='bvh')
+        if bvh.suffix.lower() != '.bvh':
+            raise UserError(f'{bvh}: the file name must end in .bvh', setting='bvh')
+        if bvh.parent.is_dir():
+            check_output_file(bvh, setting='bvh')
+    existing = [str(p) for p in files.values() if p.exists()]
+    if existing and not overwrite:
+        raise UserError(f'{existing[0]} already exists; pass --overwrite to replace the results, or choose another '
+                        'folder', setting='output')
+
+
+@contextmanager
+def held_output_folder(files, folder, overwrite):
+    """Create and lock `folder` for this run, check the outputs again under the lock; yields the folder.
+
+    A folder this call created is removed again when the run fails before writing anything into it.
+    """
+    check_outputs(files, folder, overwrite)
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f'{folder}: cannot create the folder ({exc.strerror or exc}); choose a writable location',
+                        setting='output') from None
+    try:
+        with hold_folder(folder, ACTIVITY, setting='output'):
+            check_outputs(files, folder, overwrite)       # a run that finished while this one waited
+            yield folder
+    except BaseException:
+        if created:
+            try:
+                folder.rmdir()                             # only when empty
+            except OSError:
+                pass
+        raise
+
+
+def result_document(result, fps):
+    """The JSON document of a `VideoResult` (see the module)."""
+    from common.data.layouts import COCO_17
+    detected = result.keypoints
+
+    def rounded(array, digits):
+        return np.round(np.asarray(array, dtype=np.float64), digits).tolist()
+
+    return {
+        'video': detected.name,
+        'frames': int(len(result.poses)),
+        'fps': fps,
+        'model': {'checkpoint': result.checkpoint, 'frames_per_window': result.frames_per_window},
+        'detector': detected.detector,
+        'stages': list(result.stages),
+        'camera': {'focal_length_px': result.focal_length,
+                   'focal_length_from': 'given' if result.focal_length_given else
+                   'default: the picture diagonal in pixels (53 degrees across the diagonal)',
+                   'principal_point_px': list(result.centre), 'width': int(result.width), 'height': int(result.height)},
+        'poses_3d': {
+            'units': 'metres',
+            'coordinates': 'camera frame: x right, y down, z away from the camera; root-relative: every joint '
+                           'minus the pelvis (joint 0 at the origin)',
+            'shape': list(result.poses.shape),
+            'joints': list(result.joints.names),
+            'parents': list(result.joints.parents),
+            'bone_lengths': None if result.bone_lengths is None else rounded(result.bone_lengths, 5),
+            'frames': rounded(result.poses, 5),
+        },
+        'poses_3d_camera': {
+            'units': 'metres', 'coordinates': 'camera frame: x right, y down, z away from the camera',
+            'shape': list(result.poses.shape), 'frames': rounded(result.poses_camera, 5),
+        },
+        'trajectory': {'units': 'metres', 'joint': result.joints.names[0], 'frames': rounded(result.trajectory, 5)},
+        'keypoints_2d': {
+            'units': 'pixels of the video: x right, y down, origin at the top-left corner',
+            'width': int(detected.width), 'height': int(detected.height),
+            'joints': list(COCO_17.names),
+            'shape': list(detected.keypoints.shape),
+            'frames': rounded(detected.keypoints, 2),
+            'person_found': np.isfinite(detected.scores).all(axis=1).tolist(),
+            'note': 'frames without a person and joints scored below the confidence threshold were filled by '
+                    'interpolation over time',
+            'frames_without_person': detected.report.frames_without_person,
+            'joints_filled': detected.report.joints_filled,
+            'left_right_swaps_repaired': detected.report.swaps_repaired,
+        },
+    }
+
+
+def csv_text(result):
+    """frame, time_s, joint, x, y, z: the camera-frame poses, one row per frame and joint (metres)."""
+    rate = result.rate
+    out = io.StringIO()
+    out.write('frame,time_s,joint,x,y,z\n')
+    for t, pose in enumerate(result.poses_camera):
+        for name, (x, y, z) in zip(result.joints.names, pose):
+            out.write(f'{t},{t / rate:.6f},{name},{x:.5f},{y:.5f},{z:.5f}\n')
+    return out.getvalue()
+
+
+def write_outputs(result, files):
+    """Write a `VideoResult`'s files (all but the animation), each atomically; returns the paths written."""
+    from common.data.custom import write_custom
+    from common.video_pipeline.bvh import bvh_text
+    detected = result.keypoints
+    write_custom(files['2d'], {detected.name: (detected.keypoints, detected.width, detected.height, detected.fps)})
+    atomic_write(files['npy'], lambda f: np.save(f, result.poses.astype(np.float32)))
+    atomic_write(files['camera'], lambda f: np.save(f, result.poses_camera))
+    document = result_document(result, result.fps)
+    atomic_write_text(files['json'], json.dumps(document, separators=(',', ':')) + '\n')
+    atomic_write_text(files['csv'], csv_text(result))
+    written = [files[key] for key in ('2d', 'npy', 'camera', 'json', 'csv')]
+    if 'bvh' in files:
+        poses, lengths = result.poses_camera, result.bone_lengths
+        if lengths is None:           # raw output asked for: a BVH skeleton still has one length per bone
+            from common.video_pipeline.skeleton import bone_lengths, fit_bones
+            lengths = bone_lengths(result.poses, result.joints.parents)
+            poses = fit_bones(result.poses, result.joints.parents, lengths) + result.trajectory[:, None]
+        atomic_write_text(files['bvh'], bvh_text(poses, result.joints, lengths, result.rate))
+        written.append(files['bvh'])
+    return written
+
+
+def displayable(text):
+    """`text` with the characters matplotlib's default font cannot draw replaced by '?' (no missing-glyph
+    warnings for a video named in another script)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+    covered = FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap()
+    return ''.join(c if ord(c) in covered or c.isspace() else '?' for c in text)
+
+
+def render_result(result, path, limit=-1, size=5, progress=False, log=print):
+    """The animation of a `VideoResult` at `path` (.mp4 / .gif): the video with its 2D skeleton beside the 3D
+    poses moving through the scene as placed (seen level from the camera's side); ``limit``: the first frames
+    only (-1: all); ``size``: inches per panel. Returns a `RenderSummary`."""
+    from common.data.types import Sequence
+    from common.io.video import VideoReader
+    from common.render.sequence import render_sequence, select_frames
+    from common.video_pipeline.codec import KeypointCodec
+    detected = result.keypoints
+    codec = KeypointCodec(detected.width, detected.height)
+    cam = {'id': detected.name, 'res_w': detected.width, 'res_h': detected.height}     # no extrinsics: level
+    seq = Sequence(displayable(detected.name), 'custom', 0, codec.normalise(result.pixels), None, cam)
+    placed = result.poses.copy()
+    placed[:, result.joints.root] = result.trajectory                 # the root convention: root slot = trajectory
+    with VideoReader(detected.path, setting='video') as background:
+        frames = select_frames(len(seq.poses_2d), limit=limit)
+        return render_sequence(path, seq, placed, result.joints, result.joints, fps=result.rate, frames=frames,
+                               size=size, video=background, ground_truth=False, progress=progress, log=log,
+                               trajectory=True)
