@@ -39,6 +39,7 @@ import numpy as np
 
 from common.errors import UserError
 from common.io.atomic import atomic_write
+from common.io.writable import check_file_name
 from common.render.animation import Animation
 from common.render.video import VideoReader
 from common.render.writers import open_writer, output_kind
@@ -270,12 +271,11 @@ def export_path(path):
 
     Raises:
         UserError (setting ``viz_export``): `path` is an existing folder (``np.save`` would write
-            ``<folder>.npy`` beside it, not a file inside it).
+            ``<folder>.npy`` beside it, not a file inside it) or ends in a path separator (``new/`` would
+            become the hidden file ``new/.npy``).
     """
+    check_file_name(path, 'viz_export', example='poses.npy')
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise UserError(f'{path}: is a folder; name the file to write, e.g. {os.path.join(path, "poses.npy")}',
-                        setting='viz_export')
     return path if path.endswith('.npy') else path + '.npy'
 
 
