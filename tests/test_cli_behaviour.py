@@ -85,6 +85,16 @@ def test_outputs_are_checked_before_any_work(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ['a_file']        # nothing written, no folder made
 
 
+def test_a_refused_training_leaves_no_checkpoint_folder_it_created(tmp_path, capsys):
+    # issue 26: the folder was created (with its parents) before the data was found missing, and left empty
+    existing = tmp_path / 'existing'
+    existing.mkdir()
+    for folder in (tmp_path / 'new' / 'sub', existing):
+        assert main(['--data-dir', str(tmp_path / 'no-data-here'), '-c', str(folder), '-e', '1']) == 2
+        assert 'not found' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['existing'] and not any(existing.iterdir())
+
+
 def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         main(['--help'])
