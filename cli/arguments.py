@@ -26,17 +26,6 @@ MODEL_FLAGS = {'number_of_frames': 'num_frame', 'embed_dim_ratio': 'embed_dim_ra
 MODEL_DEFAULTS = {'number_of_frames': 81, 'embed_dim_ratio': 32, 'depth': 4, 'num_heads': 8, 'causal': False}
 AUTO_RESUME = 'auto'      # -r auto: continue the run in -c if there is one (see run_poseformer.py)
 
-# The flags that decide what a training computes (data, model, optimisation, seeds, numerics): recorded in
-# every checkpoint (`training_settings`) so that `-r auto` can refuse to continue a run made with other
-# ones. Not among them: where things are (-c, --data-dir, outputs), the device and thread count, how
-# long (-e: a longer run continues a shorter one), which epochs are kept (--checkpoint-frequency), what is
-# printed or drawn, and how evaluation is batched.
-TRAINING_SETTINGS = (
-    'dataset', 'keypoints', 'subjects_train', 'subjects_test', 'actions', 'subset', 'downsample', 'synthetic_seed',
-    'number_of_frames', 'causal', 'embed_dim_ratio', 'depth', 'num_heads', 'drop_path', 'model_dropout',
-    'batch_size', 'learning_rate', 'lr_decay', 'data_augmentation', 'test_time_augmentation', 'no_eval',
-    'eval_train', 'seed', 'amp', 'tf32', 'deterministic')
-
 
 def build_parser():
     parser = ArgumentParser(prog='run_poseformer.py', preferred=OFFICIAL_DESTS,
@@ -309,11 +298,6 @@ def model_request(args, num_joints):
                        drop_rate=args.model_dropout, drop_path_rate=args.drop_path, causal=args.causal)
 
 
-def training_settings(args):
-    """The run's `TRAINING_SETTINGS` as plain data ({argparse dest: value}), kept in its checkpoints."""
-    return {name: getattr(args, name) for name in TRAINING_SETTINGS}
-
-
 def eval_options(args, device, progress=False):
     """The `EvalOptions` of the parsed flags."""
     from common.evaluation import EvalOptions
@@ -321,16 +305,21 @@ def eval_options(args, device, progress=False):
                        amp=args.amp, progress=progress, by_subject=args.by_subject)
 
 
-def train_config(args, device, progress=False):
-    """The `TrainConfig` of the parsed flags."""
+def train_config(args, device, data, model_config, progress=False):
+    """The `TrainConfig` of the parsed flags; its recorded ``settings`` are those of the typed configurations
+    (`common.io.checkpoint_folder.run_settings`) of `data` (the run's `DataConfig`), `model_config` (the
+    `ModelConfig` of the model trained) and itself."""
+    from dataclasses import replace
+
+    from common.io.checkpoint_folder import run_settings
     from common.training import TrainConfig
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                        lr_decay=args.lr_decay, augment=args.data_augmentation, checkpoint_dir=args.checkpoint,
                        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
                        eval_train=args.eval_train, seed=args.seed, amp=args.amp, tf32=args.tf32,
                        deterministic=args.deterministic, compile=args.compile,
-                       validation=eval_options(args, device, progress), settings=training_settings(args),
-                       provenance=provenance(args))
+                       validation=eval_options(args, device, progress), provenance=provenance(args))
+    return replace(config, settings=run_settings(data, model_config, config))
 
 
 def provenance(args):

@@ -1,4 +1,5 @@
-"""One training per checkpoint folder, and no silent replacement of an earlier run's checkpoints.
+"""One training per checkpoint folder, and no silent replacement of an earlier run's checkpoints: the lock of
+`common.io.checkpoint_folder.CheckpointFolder.claim` (which owns the file names).
 
     with claim_checkpoint_folder(folder, resume_from=path_or_None, overwrite=False):
         ... train, writing checkpoints into folder ...
@@ -20,13 +21,13 @@ stopped before its first checkpoint leaves no empty folder behind); a folder tha
 On systems without ``fcntl`` (Windows) the folder is still checked but not locked.
 """
 import os
-import re
 import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import UserError
+from common.io.checkpoint_folder import is_training_checkpoint
 from common.io.writable import check_output_folder
 from common.io.atomic import remove_stale_temporaries
 
@@ -35,15 +36,9 @@ try:
 except ImportError:         # Windows: no advisory locks; the folder check still applies
     fcntl = None
 
-__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'is_training_checkpoint', 'training_checkpoints']
+__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'training_checkpoints']
 
 LOCK_NAME = '.poseformer.lock'
-_TRAINING_CHECKPOINT = re.compile(r'^(epoch_\d+|best_epoch|last_epoch)\.bin$')
-
-
-def is_training_checkpoint(name):
-    """Whether a file name is one a training writes: ``epoch_<N>.bin``, ``best_epoch.bin``, ``last_epoch.bin``."""
-    return _TRAINING_CHECKPOINT.match(name) is not None
 
 
 def training_checkpoints(folder):
