@@ -14,7 +14,7 @@ import math
 from cli.parser import ArgumentParser, flag_names
 from common.data.sources import DATASETS
 from common.errors import UserError
-from common.render.sequence import MAX_VIZ_SIZE
+from common.render.sequence import check_viz_size
 
 DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
 MAX_SEED = 2 ** 32 - 1           # numpy's RandomState (the official sampler) takes seeds 0 to 2**32 - 1
@@ -233,9 +233,7 @@ def validate(args):
     if not (math.isfinite(args.lr_decay) and 0 < args.lr_decay <= 1):
         raise UserError(f'-lrd {args.lr_decay}: the decay multiplies the learning rate after every epoch; '
                         'give a number in (0, 1], e.g. 0.99 (1: no decay)')
-    if not 1 <= args.viz_size <= MAX_VIZ_SIZE:
-        raise UserError(f'--viz-size {args.viz_size}: give 1 to {MAX_VIZ_SIZE} (inches per panel at 100 pixels '
-                        'an inch; the default 5 makes 500-pixel panels)')
+    check_viz_size(args.viz_size)
     for flag, value, low in (('--viz-bitrate', args.viz_bitrate, 1), ('--viz-skip', args.viz_skip, 0),
                              ('--viz-camera', args.viz_camera, 0), ('--threads', args.threads, 0)):
         if value < low:

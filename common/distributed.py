@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from common.errors import UserError
 
@@ -98,3 +99,15 @@ def sum_over_ranks(values, context):
         import torch.distributed as dist
         dist.all_reduce(values)
     return values
+
+
+def unwrap_model(model):
+    """The module inside ``DataParallel`` / ``DistributedDataParallel`` wrappers (or `model` itself).
+
+    Wrappers prefix every state_dict key with ``module.`` and hide the model's own attributes
+    (``config``, ``num_frame``, ...); unwrap before saving or reading those. (Here, with the process
+    group, so that saving a checkpoint does not import the model package.)
+    """
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        model = model.module
+    return model

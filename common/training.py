@@ -44,6 +44,7 @@ from torch import nn
 from common.distributed import DistributedContext, gather_on_main, sum_over_ranks
 from common.errors import UserError
 from common.evaluation import EvalOptions, evaluate
+from common.experiment_log import LEARNING_RATE, SAMPLES_PER_S, TRAIN_EVAL_MPJPE, TRAIN_MPJPE, VALID_MPJPE
 from common.io.checkpoint import save_checkpoint
 from common.io.checkpoint_folder import (BEST_CHECKPOINT, LAST_CHECKPOINT, SETTINGS_VERSION, CheckpointFolder,
                                          epoch_checkpoint)
@@ -263,9 +264,9 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
             log(_epoch_line(state, elapsed, train_loss, valid_mm, config.eval_train))
             if experiment_log is not None:
                 experiment_log.log_epoch(state.epoch + 1, {
-                    'train/mpjpe_mm': train_loss * MM_PER_M, 'train/lr': state.lr,
-                    'train/samples_per_s': samples_per_s, 'valid/mpjpe_mm': valid_mm,
-                    'train_eval/mpjpe_mm': state.history['train_eval'][-1] * MM_PER_M
+                    TRAIN_MPJPE: train_loss * MM_PER_M, LEARNING_RATE: state.lr,
+                    SAMPLES_PER_S: samples_per_s, VALID_MPJPE: valid_mm,
+                    TRAIN_EVAL_MPJPE: state.history['train_eval'][-1] * MM_PER_M
                     if config.eval_train and valid_mm is not None else None})
 
         state.lr *= config.lr_decay

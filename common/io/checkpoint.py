@@ -35,9 +35,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from common.distributed import unwrap_model
 from common.errors import UserError
 from common.io.atomic import atomic_write
-from common.model.unwrap import unwrap_model
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 

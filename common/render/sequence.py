@@ -47,6 +47,14 @@ from common.render.writers import open_writer, output_kind
 MAX_VIZ_SIZE = 30      # inches per panel: 3000 px; three panels make a 9000 x 3000 px picture
 
 
+def check_viz_size(value):
+    """The one rule for the size of a rendered panel (``viz_size``): 1 to `MAX_VIZ_SIZE` inches at 100 pixels an
+    inch. Raises UserError (setting ``viz_size``) otherwise."""
+    if not (_is_number(value) and 1 <= value <= MAX_VIZ_SIZE):
+        raise UserError(f'{value}: the size of each panel must be from 1 to {MAX_VIZ_SIZE} inches (100 pixels an '
+                        'inch; the default 5 makes 500-pixel panels)', setting='viz_size')
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     """What to render or export (field names are the settings' names, as errors report them).
@@ -77,9 +85,7 @@ class RenderConfig:
         if not self.viz_action:
             raise UserError('is needed: the action of the sequence to render or export (e.g. Walking)',
                             setting='viz_action')
-        if not (_is_number(self.viz_size) and 1 <= self.viz_size <= MAX_VIZ_SIZE):
-            raise UserError(f'{self.viz_size}: the size of each panel must be from 1 to {MAX_VIZ_SIZE} inches '
-                            '(100 pixels an inch; the default is 5)', setting='viz_size')
+        check_viz_size(self.viz_size)
         if not (_is_number(self.viz_bitrate) and self.viz_bitrate > 0):
             raise UserError(f'{self.viz_bitrate}: the MP4 bitrate must be a positive number of kbit/s (the default '
                             'is 3000)', setting='viz_bitrate')
