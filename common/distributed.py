@@ -52,7 +52,7 @@ def setup_distributed(device):
                             f'or train the processes on the CPU', setting='device')
         device = torch.device('cuda', local_rank)
         torch.cuda.set_device(device)
-    # torchrun keeps one key-value store for all its restarts (--max-restarts): with the plain env://
+    # torchrun keeps one key-value store for all its restarts (up to its restart count): with the plain env://
     # start, a restarted process group would read the keys its killed predecessor wrote there (gloo's
     # addresses) and connect to dead processes. Each attempt (TORCHELASTIC_RESTART_COUNT) gets keys of its own.
     store, rank, world_size = next(dist.rendezvous('env://'))

@@ -296,7 +296,7 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
 def check_epochs_left(state, config):
     """Raise a UserError (setting ``epochs``) when a resumed `state` has no epoch left to train.
 
-    ``config.epochs`` is the total epoch count, as the official ``-e``: a run resumed at epoch k
+    ``config.epochs`` is the total epoch count, as the official program's: a run resumed at epoch k
     trains epochs k+1 .. epochs.
     """
     if state.epoch > 0 and state.epoch >= config.epochs:

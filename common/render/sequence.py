@@ -1,4 +1,4 @@
-"""Render and / or export one sequence: the entry behind ``--render`` and ``--viz-export``.
+"""Render and / or export one sequence: the entry behind rendering (``viz_output``) and exporting (``viz_export``).
 
     render_from_config(config, model, load_render_bundle(data_config, config), device, options)
 
@@ -151,7 +151,7 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
             written, shape = export_prediction(config.viz_export, prediction)
             log(f'Exported the prediction of {describe(seq)}: {shape} float32 metres -> {written}')
         if render:
-            # A source without a recorded frame rate (-d custom) plays at the video's, as the official.
+            # A source without a recorded frame rate (custom) plays at the video's, as the official.
             fps = video.fps if (not bundle.fps_known and video is not None and video.fps) else bundle.fps
             summary = render_sequence(config.viz_output, seq, prediction, bundle.joints, bundle.keypoints,
                                       fps=fps / config.viz_downsample, frames=frames,
