@@ -6,8 +6,8 @@ no global backend switch), and every file is written atomically (temp file + ren
 - `plot_training_curves(history, out_dir)` -> ``<out_dir>/loss_3d.png``: MPJPE (mm, log scale) per
   epoch for the training loss, the validation error and, when recorded, the training set in eval mode.
 - `plot_per_action(results, out_path, ...)` -> a bar chart of Protocol #1 and #2 per action from a
-  results JSON file (`common.report.write_results_json`), optionally beside the paper's numbers (`common.paper_results`);
-  `average_note` says when the two averages cover different actions (then the chart's labels
+  results JSON file (`common.report.write_results_json`), optionally beside the paper's numbers
+  (`common.paper_results`); `average_note` says when the two averages cover different actions (then the chart's labels
   give both counts). Its program: ``tools/plot_results.py``.
 - Skeleton helpers for `common.render.animation`: `bone_colors`, `Skeleton2DArtist`, `Skeleton3DArtist`
   (artists created once and moved every frame).

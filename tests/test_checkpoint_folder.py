@@ -28,7 +28,8 @@ def test_names_latest_and_resume_point(tmp_path):
     assert folder.resume_point('epoch_40.bin', auto=False) == 'epoch_40.bin'
     folder.path.mkdir()
     folder.last.write_bytes(b'')
-    assert folder.latest() == tmp_path / 'c' / 'last_epoch.bin' and folder.resume_point('', auto=True) == LAST_CHECKPOINT
+    assert folder.latest() == tmp_path / 'c' / 'last_epoch.bin'
+    assert folder.resume_point('', auto=True) == LAST_CHECKPOINT
     # the official lookup: inside the folder first, else a path that exists as given
     (tmp_path / 'elsewhere.bin').write_bytes(b'')
     assert folder.resolve('last_epoch.bin') == folder.last
