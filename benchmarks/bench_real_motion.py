@@ -174,9 +174,10 @@ def real_joint_errors(checkpoint, mocap_dir, subjects, downsample):
 def trained_checkpoint(folder):
     """The checkpoint a training wrote into `folder` to evaluate: its best epoch, or its last one when
     it kept none as best (``--no-eval`` trains without a per-epoch test error)."""
-    folder = Path(folder)
-    best = folder / 'best_epoch.bin'
-    return best if best.is_file() else folder / 'last_epoch.bin'
+    from common.io.checkpoint_folder import BEST_CHECKPOINT, CheckpointFolder
+    folder = CheckpointFolder(folder)
+    best = folder.file(BEST_CHECKPOINT)
+    return best if best.is_file() else folder.last
 
 
 def summary(synthetic, real):
