@@ -79,6 +79,7 @@ def test_sigterm_at_start_up_says_no_checkpoint_was_written(tmp_path):
     assert rc == 143, err
     assert err == ('terminated (SIGTERM): stopped before training began: no checkpoint was written; files written '
                    'so far are complete (writes are atomic)\n')
+    assert not (tmp_path / 'ckpt').exists()          # the folder the run had created for its checkpoints, empty
 
 
 def test_sigterm_in_training_names_the_checkpoint_to_resume_from(data_dir, tmp_path):
