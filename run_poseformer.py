@@ -37,16 +37,16 @@ class RunPhase:
 
     def __init__(self):
         self.name = 'start'            # start | evaluate-only | train | after-train
-        self.checkpoint_dir = None
+        self.folder = None             # the CheckpointFolder being trained into
 
     def interrupted_note(self):
         atomic = 'files written so far are complete (writes are atomic)'
         if self.name == 'evaluate-only':
             return f'--evaluate writes no checkpoint; {atomic}'
         if self.name == 'train':
-            last = Path(self.checkpoint_dir) / 'last_epoch.bin'
-            if last.is_file():
-                return (f'checkpoints written so far are complete (writes are atomic); -r last_epoch.bin (or the '
+            last = self.folder.latest()
+            if last is not None:
+                return (f'checkpoints written so far are complete (writes are atomic); -r {last.name} (or the '
                         f'same command with -r auto) continues from the last finished epoch ({last})')
             return 'no epoch had finished, so no checkpoint was written'
         if self.name == 'after-train':
@@ -56,159 +56,212 @@ class RunPhase:
 
 
 def run(args, phase=None):
-    import torch
-
-    from cli import arguments as cli_args
-    from common.data.sources import load_bundle
-    from common.distributed import broadcast_from_main, setup_distributed, teardown_distributed
-    from common.evaluation import evaluate
-    from common.experiment_log import NullLog, open_tensorboard_log
-    from common.io.checkpoint import load_checkpoint
-    from common.io.run_lock import claim_checkpoint_folder
-    from common.malloc_tuning import tune_malloc
-    from common.model.complexity import count_parameters, macs_per_output_frame
-    from cli.checkpoint_notes import head_count_note, layout_notes
-    from common.model.loading import model_for_run
-    from common.numerics import prepare_numerics
-    from common.progress import progress_wanted
-    from common.report import format_report, write_results_json
-    from common.training import (LAST_CHECKPOINT, check_epochs_left, latest_checkpoint, make_optimizer, new_state,
-                                 state_from_checkpoint, train)
+    """The run of the parsed flags `args`, in phases: start the process(es), choose and hold the checkpoint,
+    load the data, build the model, train, then (main process) evaluate and render. Returns the exit status."""
+    from common.distributed import teardown_distributed
+    from common.io.checkpoint_folder import CheckpointFolder
 
     phase = phase or RunPhase()
     check_outputs(args)
-    tune_malloc()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    prepare_numerics(args.deterministic)          # before the first CUDA matmul
-    context = setup_distributed(resolve_device(args.device))
-    device = context.device
+    context = start_processes(args)
     log = functools.partial(print, flush=True) if context.is_main else (lambda *a, **k: None)
-    progress = progress_wanted(args.progress)
-    unused = cli_args.unused_flags_given(args)
-    if unused:
-        log(f'note: {", ".join(unused)}: accepted as by the official code, which does not use '
-            f'{"it" if len(unused) == 1 else "them"} either (no effect)')
+    note_unused_flags(args, log)
     held = contextlib.ExitStack()          # the checkpoint folder's lock while training, the experiment log
     try:
-        evaluate_only = bool(args.evaluate)
-        if evaluate_only:
+        if args.evaluate:
             phase.name = 'evaluate-only'
-        experiment_log = NullLog()
-        if args.tensorboard and context.is_main:
-            experiment_log = open_tensorboard_log(args.tensorboard)
-            held.callback(experiment_log.close)
-        auto_resume = args.resume == cli_args.AUTO_RESUME
-        checkpoint_file = args.evaluate or args.resume
-        if auto_resume:     # rank 0 decides (its folder, under its lock); the other ranks follow it
-            checkpoint_file = LAST_CHECKPOINT if context.is_main and latest_checkpoint(args.checkpoint) else ''
-        if not evaluate_only and context.is_main:
-            # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
-            resume_path = resolve_checkpoint_path(args.checkpoint, checkpoint_file) if checkpoint_file else None
-            held.enter_context(claim_checkpoint_folder(args.checkpoint, resume_from=resume_path,
-                                                       overwrite=args.overwrite))
-        checkpoint = None
-        if checkpoint_file and context.is_main:
-            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
-            if auto_resume:
-                check_same_run(args, checkpoint)
-        if auto_resume:
-            checkpoint_file = broadcast_from_main(checkpoint_file, context)
-            if context.is_main:
-                log(f'-r auto: resuming from {Path(args.checkpoint) / checkpoint_file}' if checkpoint_file else
-                    f'-r auto: no {LAST_CHECKPOINT} in {args.checkpoint}: starting a fresh run')
-        if checkpoint_file and checkpoint is None:
-            checkpoint = load_checkpoint(resolve_checkpoint_path(args.checkpoint, checkpoint_file))
-
-        rendering_only = evaluate_only and args.render     # then the rendered sequence is all the data needed
-        if rendering_only:
-            from common.render.sequence import load_render_bundle
-            bundle = load_render_bundle(cli_args.data_config(args, need_train=False), cli_args.render_config(args))
-        else:
-            bundle = load_bundle(cli_args.data_config(args, need_train=not evaluate_only))
-        log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
-            f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
-        notes = layout_notes(checkpoint, checkpoint_file, bundle)         # refuses data of another layout
-        model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
-                              frames_given=args.number_of_frames is not None, seed=args.seed, given=args.model_given)
-        model = model.to(device).choose_attention(device)
-        for note in notes + [head_count_note(checkpoint, checkpoint_file, model.config.num_heads)]:
-            if note:
-                log(note)
-        log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
-            f'{macs_per_output_frame(model) / 1e9:.4g} GMACs per output frame')
-        if args.amp and device.type != 'cuda':
-            log('note: on the CPU --amp runs training\'s temporal stage in bf16; evaluation stays fp32')
-
-        if not evaluate_only:
-            config = cli_args.train_config(args, device, progress)
-            torch.manual_seed(args.seed)
-            optimizer = make_optimizer(model, args.learning_rate, device)
-            state = (state_from_checkpoint(checkpoint, optimizer, args.seed, context) if checkpoint
-                     else new_state(config))
-            finished = auto_resume and state.epoch == config.epochs     # e.g. requeued during the final evaluation
-            if not finished:
-                check_epochs_left(state, config)
-            if checkpoint:
-                log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
-            on_epoch_end = None
-            if args.export_training_curves:
-                from common.plots import plot_training_curves
-                on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
-            both = sorted({s.subject for s in bundle.train} & {s.subject for s in bundle.test})
-            if both:
-                what = ('is both a training and a test subject' if len(both) == 1
-                        else 'are both training and test subjects')
-                log(f'note: {", ".join(both)} {what} (-str / -ste): the test errors include frames the model '
-                    'trained on')
-            if finished:
-                log(f'-r auto: the run in {args.checkpoint} has trained all {args.epochs} epochs; evaluating it')
-            else:
-                processes = '1 process' if context.world_size == 1 else f'{context.world_size} processes (torchrun)'
-                log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} ({processes}, '
-                    f'batch {args.batch_size}, lr {state.lr:g}, lrd {args.lr_decay}, '
-                    f'augmentation {args.data_augmentation})')
-                log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
-                    + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
-                    + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
-                phase.name, phase.checkpoint_dir = 'train', args.checkpoint
-                train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
-                      on_epoch_end=on_epoch_end, experiment_log=experiment_log)
+        experiment_log = open_experiment_log(args, context, held)
+        folder = CheckpointFolder(args.checkpoint)
+        checkpoint_file, checkpoint = choose_checkpoint(args, folder, context, held, log)
+        bundle = load_data(args, log)
+        model = build_model(args, bundle, checkpoint, checkpoint_file, context.device, log)
+        if not args.evaluate:
+            train_model(args, folder, bundle, model, checkpoint, checkpoint_file, context, phase, experiment_log,
+                        log)
             phase.name = 'after-train'
-
-        if not context.is_main:
-            return 0
-        if args.compile:
-            # Evaluation calls the two stages one by one: compile them now (training compiled its own step).
-            model.forward_spatial = torch.compile(model.forward_spatial)
-            model.forward_temporal = torch.compile(model.forward_temporal)
-        options = cli_args.eval_options(args, device, progress)
-        # As the official script: --render predicts just the chosen sequence instead of evaluating the
-        # whole test set; without --render the test set is evaluated (and, our addition, the sequence
-        # named by --viz-subject/--viz-action is exported when --viz-export is given).
-        if not args.render and any(seq.poses_3d is not None for seq in bundle.test):
-            log('Evaluating...')
-            result = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol, options,
-                              config=run_config(args, model))
-            log(format_report(result, tta=args.test_time_augmentation))
-            step = int(checkpoint.get('epoch', 0)) if evaluate_only else args.epochs
-            experiment_log.log_evaluation(result, step=step)
-            if args.results_json:
-                write_results_json(args.results_json, result)
-                log(f'Results written to {args.results_json}')
-        if args.viz_export and not args.render and not args.viz_subject:
-            log('note: --viz-export without --render exports nothing unless --viz-subject and --viz-action name '
-                'a sequence (the official program exports only with --render)')
-        elif args.render or args.viz_export:
-            from common.render.sequence import load_render_bundle, render_from_config
-            render_cfg = cli_args.render_config(args)
-            render_bundle = bundle if rendering_only else load_render_bundle(
-                cli_args.data_config(args, need_train=False), render_cfg)
-            render_from_config(render_cfg, model, render_bundle, device, options, log=log)
+        if context.is_main:
+            evaluate_and_render(args, bundle, model, checkpoint, context.device, experiment_log, log)
         return 0
     finally:
         held.close()
         teardown_distributed(context)
+
+
+def start_processes(args):
+    """Threads, numerics and (under torchrun) the process group; returns the `DistributedContext`."""
+    import torch
+
+    from common.distributed import setup_distributed
+    from common.malloc_tuning import tune_malloc
+    from common.numerics import prepare_numerics
+    tune_malloc()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    prepare_numerics(args.deterministic)          # before the first CUDA matmul
+    return setup_distributed(resolve_device(args.device))
+
+
+def note_unused_flags(args, log):
+    from cli import arguments as cli_args
+    unused = cli_args.unused_flags_given(args)
+    if unused:
+        log(f'note: {", ".join(unused)}: accepted as by the official code, which does not use '
+            f'{"it" if len(unused) == 1 else "them"} either (no effect)')
+
+
+def open_experiment_log(args, context, held):
+    """The run's `ExperimentLog` (TensorBoard on the main process when asked for), closed by `held`."""
+    from common.experiment_log import NullLog, open_tensorboard_log
+    if not (args.tensorboard and context.is_main):
+        return NullLog()
+    experiment_log = open_tensorboard_log(args.tensorboard)
+    held.callback(experiment_log.close)
+    return experiment_log
+
+
+def choose_checkpoint(args, folder, context, held, log):
+    """The checkpoint the run starts from: (its name as given or chosen, the loaded dict), ('', None) for none.
+
+    A training holds `folder` from here on (rank 0: lock, refusal of an earlier run's checkpoints). With
+    ``-r auto`` rank 0 chooses the resume point under the lock and the other ranks follow it.
+    """
+    from cli import arguments as cli_args
+    from common.distributed import broadcast_from_main
+    from common.io.checkpoint import load_checkpoint
+    auto_resume = args.resume == cli_args.AUTO_RESUME
+    checkpoint_file = args.evaluate or (args.resume if not auto_resume else
+                                        folder.resume_point(args.resume, auto=True) if context.is_main else '')
+    if not args.evaluate and context.is_main:
+        # One training per folder; an earlier run's checkpoints are kept unless resumed or --overwrite.
+        held.enter_context(folder.claim(resume_from=folder.resolve(checkpoint_file) if checkpoint_file else None,
+                                        overwrite=args.overwrite))
+    checkpoint = None
+    if checkpoint_file and context.is_main:
+        checkpoint = load_checkpoint(folder.resolve(checkpoint_file))
+    if auto_resume:
+        checkpoint_file = broadcast_from_main(checkpoint_file, context)
+        log(f'-r auto: resuming from {folder.file(checkpoint_file)}' if checkpoint_file else
+            f'-r auto: no {folder.last.name} in {args.checkpoint}: starting a fresh run')
+    if checkpoint_file and checkpoint is None:
+        checkpoint = load_checkpoint(folder.resolve(checkpoint_file))
+    return checkpoint_file, checkpoint
+
+
+def load_data(args, log):
+    """The run's `DataBundle` (rendering with --evaluate: only the rendered sequence)."""
+    from cli import arguments as cli_args
+    from common.data.sources import load_bundle
+    if args.evaluate and args.render:
+        from common.render.sequence import load_render_bundle
+        bundle = load_render_bundle(cli_args.data_config(args, need_train=False), cli_args.render_config(args))
+    else:
+        bundle = load_bundle(cli_args.data_config(args, need_train=not args.evaluate))
+    log(f'Dataset {bundle.name}: {len(bundle.train)} training and {len(bundle.test)} test sequences '
+        f'({sum(len(s.poses_2d) for s in bundle.train)} / {sum(len(s.poses_2d) for s in bundle.test)} frames)')
+    return bundle
+
+
+def build_model(args, bundle, checkpoint, checkpoint_file, device, log):
+    """The run's PoseTransformer on `device`: the flags' model, or the checkpoint's (weights loaded); data of
+    another layout than the checkpoint's is refused."""
+    from cli import arguments as cli_args
+    from cli.checkpoint_notes import head_count_note, layout_notes
+    from common.model.complexity import count_parameters, macs_per_output_frame
+    from common.model.loading import model_for_run
+    notes = layout_notes(checkpoint, checkpoint_file, bundle)         # refuses data of another layout
+    model = model_for_run(cli_args.model_request(args, bundle.num_joints), checkpoint, checkpoint_file,
+                          frames_given=args.number_of_frames is not None, seed=args.seed, given=args.model_given)
+    model = model.to(device).choose_attention(device)
+    for note in notes + [head_count_note(checkpoint, checkpoint_file, model.config.num_heads)]:
+        if note:
+            log(note)
+    log(f'PoseTransformer: {model.num_frame} frames, {count_parameters(model):,} parameters, '
+        f'{macs_per_output_frame(model) / 1e9:.4g} GMACs per output frame')
+    if args.amp and device.type != 'cuda':
+        log('note: on the CPU --amp runs training\'s temporal stage in bf16; evaluation stays fp32')
+    return model
+
+
+def train_model(args, folder, bundle, model, checkpoint, checkpoint_file, context, phase, experiment_log, log):
+    """Train `model` from the checkpoint's state (or afresh) to -e epochs; -r auto first checks that the
+    checkpoint's run had this command's settings."""
+    import torch
+
+    from cli import arguments as cli_args
+    from common.progress import progress_wanted
+    from common.training import check_epochs_left, make_optimizer, new_state, state_from_checkpoint, train
+    device, progress = context.device, progress_wanted(args.progress)
+    config = cli_args.train_config(args, device, cli_args.data_config(args), model.config, progress)
+    auto_resume = args.resume == cli_args.AUTO_RESUME
+    if auto_resume and checkpoint is not None and context.is_main:
+        folder.check_same_run(checkpoint, config.settings)
+    torch.manual_seed(args.seed)
+    optimizer = make_optimizer(model, args.learning_rate, device)
+    state = state_from_checkpoint(checkpoint, optimizer, args.seed, context) if checkpoint else new_state(config)
+    finished = auto_resume and state.epoch == config.epochs     # e.g. requeued during the final evaluation
+    if not finished:
+        check_epochs_left(state, config)
+    if checkpoint:
+        log(f'Resuming from {checkpoint_file} at epoch {state.epoch} (lr {state.lr:g})')
+    on_epoch_end = None
+    if args.export_training_curves:
+        from common.plots import plot_training_curves
+        on_epoch_end = lambda st: plot_training_curves(st.history, args.checkpoint)  # noqa: E731
+    both = sorted({s.subject for s in bundle.train} & {s.subject for s in bundle.test})
+    if both:
+        what = 'is both a training and a test subject' if len(both) == 1 else 'are both training and test subjects'
+        log(f'note: {", ".join(both)} {what} (-str / -ste): the test errors include frames the model trained on')
+    if finished:
+        log(f'-r auto: the run in {args.checkpoint} has trained all {args.epochs} epochs; evaluating it')
+        return
+    processes = '1 process' if context.world_size == 1 else f'{context.world_size} processes (torchrun)'
+    log(f'Training epochs {state.epoch + 1} to {args.epochs} on {device} ({processes}, '
+        f'batch {args.batch_size}, lr {state.lr:g}, lrd {args.lr_decay}, augmentation {args.data_augmentation})')
+    log('Each epoch line: [epoch] time <minutes> lr <learning rate> 3d_train <training MPJPE, mm>'
+        + (' 3d_eval <training-set MPJPE in eval mode, mm>' if args.eval_train and not args.no_eval else '')
+        + ('' if args.no_eval else ' 3d_valid <test MPJPE with flip TTA, mm>'))
+    phase.name, phase.folder = 'train', folder
+    train(model, optimizer, bundle, state, config, device, context, log=log, progress=progress,
+          on_epoch_end=on_epoch_end, experiment_log=experiment_log)
+
+
+def evaluate_and_render(args, bundle, model, checkpoint, device, experiment_log, log):
+    """Main process: evaluate the test set (or, with --render, just the chosen sequence), report, render /
+    export."""
+    import torch
+
+    from cli import arguments as cli_args
+    from common.evaluation import evaluate
+    from common.progress import progress_wanted
+    from common.report import format_report, write_results_json
+    if args.compile:
+        # Evaluation calls the two stages one by one: compile them now (training compiled its own step).
+        model.forward_spatial = torch.compile(model.forward_spatial)
+        model.forward_temporal = torch.compile(model.forward_temporal)
+    options = cli_args.eval_options(args, device, progress_wanted(args.progress))
+    # As the official script: --render predicts just the chosen sequence instead of evaluating the
+    # whole test set; without --render the test set is evaluated (and, our addition, the sequence
+    # named by --viz-subject/--viz-action is exported when --viz-export is given).
+    if not args.render and any(seq.poses_3d is not None for seq in bundle.test):
+        log('Evaluating...')
+        result = evaluate(model, bundle.test, bundle.symmetry, bundle.protocol, options,
+                          config=run_config(args, model))
+        log(format_report(result, tta=args.test_time_augmentation))
+        step = int(checkpoint.get('epoch', 0)) if args.evaluate else args.epochs
+        experiment_log.log_evaluation(result, step=step)
+        if args.results_json:
+            write_results_json(args.results_json, result)
+            log(f'Results written to {args.results_json}')
+    if args.viz_export and not args.render and not args.viz_subject:
+        log('note: --viz-export without --render exports nothing unless --viz-subject and --viz-action name '
+            'a sequence (the official program exports only with --render)')
+    elif args.render or args.viz_export:
+        from common.render.sequence import load_render_bundle, render_from_config
+        render_cfg = cli_args.render_config(args)
+        rendering_only = args.evaluate and args.render      # then the bundle is the rendered sequence already
+        render_bundle = bundle if rendering_only else load_render_bundle(
+            cli_args.data_config(args, need_train=False), render_cfg)
+        render_from_config(render_cfg, model, render_bundle, device, options, log=log)
 
 
 def check_outputs(args):
@@ -235,38 +288,18 @@ def memory_hint(args, started):
 
     `started`: when the run began (time.time()), so that an earlier run's checkpoint is not taken for this one's.
     """
-    from common.training import LAST_CHECKPOINT
+    from common.io.checkpoint_folder import CheckpointFolder
     if args is not None and args.evaluate:
         return 'lower --eval-batch-size (evaluation windows per batch)'
     hint = ('lower -b (training batch), --eval-batch-size (evaluation windows per batch) or -f (frames per window, '
             'a new model only)')
     if args is None:
         return hint
-    last = Path(args.checkpoint) / LAST_CHECKPOINT
-    if last.is_file() and (args.resume or last.stat().st_mtime >= started - 1):    # 1 s: coarse file times
-        return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {LAST_CHECKPOINT}'
+    folder = CheckpointFolder(args.checkpoint)
+    last = folder.latest() if args.resume else folder.written_since(started)
+    if last is not None:
+        return f'{hint}; the last checkpoint, {last}, is kept: resume from it with -r {last.name}'
     return f'{hint}; this run had written no checkpoint yet'
-
-
-def check_same_run(args, checkpoint):
-    """-r auto continues only the run these flags describe: a UserError names every setting that differs."""
-    from cli.arguments import FLAG_NAMES, training_settings
-    from common.training import LAST_CHECKPOINT, settings_differences
-    path = Path(args.checkpoint) / LAST_CHECKPOINT
-    differences = settings_differences(checkpoint, training_settings(args))
-    if differences is None:
-        raise UserError(f'auto: {path} does not record the settings of its run (it was written by the official code '
-                        f'or an older version), so it cannot be checked against this command; continue it by name '
-                        f'with -r {LAST_CHECKPOINT}, or choose another checkpoint folder', setting='resume')
-    if differences:
-        shown = '; '.join(f'{FLAG_NAMES.get(name, name)} {_shown(recorded)} there, {_shown(given)} here'
-                          for name, recorded, given in differences)
-        raise UserError(f'auto: {path} belongs to a run with other settings ({shown}); give that run\'s settings '
-                        'to continue it, or choose another checkpoint folder (-c)', setting='resume')
-
-
-def _shown(value):
-    return 'unset' if value is None else str(value) if not isinstance(value, str) else (value or "''")
 
 
 def resolve_device(name):
@@ -276,14 +309,6 @@ def resolve_device(name):
     if name == 'auto':
         name = 'cuda' if torch.cuda.is_available() else 'cpu'
     return torch.device(name)
-
-
-def resolve_checkpoint_path(checkpoint_dir, name):
-    """Official behaviour: the file name is inside -c; a path that exists as given is accepted too."""
-    inside = Path(checkpoint_dir) / name
-    if inside.exists() or not Path(name).exists():
-        return inside
-    return Path(name)
 
 
 def run_config(args, model):

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import run_poseformer  # noqa: E402  (the product's command line, run in this process)
+from common.metrics import joint_errors_mm  # noqa: E402
 
 # The README quick start's first command, without -e and -c (given separately).
 QUICK_START = ('-d synthetic -k detected -f 9 --embed-dim-ratio 16 --depth 2 -b 256 --downsample 10 '
@@ -135,11 +136,11 @@ def group_errors(groups):
     for group, pairs in groups.items():
         predicted = np.concatenate([p for p, _ in pairs])
         target = np.concatenate([t for _, t in pairs])
-        per_joint = np.linalg.norm(predicted - target, axis=-1)                   # (N, 17) metres
+        per_joint = joint_errors_mm(predicted, target)                            # (N, 17) mm
         cosine = np.clip(np.sum(_unit(predicted[:, THORAX]) * _unit(target[:, THORAX]), axis=-1), -1, 1)
-        out[group] = {'frames': len(target), 'p1': float(per_joint.mean() * 1000),
+        out[group] = {'frames': len(target), 'p1': float(per_joint.mean()),
                       'trunk_degrees': float(np.degrees(np.arccos(cosine)).mean()),
-                      'joints_mm': per_joint.mean(axis=0) * 1000}
+                      'joints_mm': per_joint.mean(axis=0)}
     return out
 
 
@@ -173,9 +174,10 @@ def real_joint_errors(checkpoint, mocap_dir, subjects, downsample):
 def trained_checkpoint(folder):
     """The checkpoint a training wrote into `folder` to evaluate: its best epoch, or its last one when
     it kept none as best (``--no-eval`` trains without a per-epoch test error)."""
-    folder = Path(folder)
-    best = folder / 'best_epoch.bin'
-    return best if best.is_file() else folder / 'last_epoch.bin'
+    from common.io.checkpoint_folder import BEST_CHECKPOINT, CheckpointFolder
+    folder = CheckpointFolder(folder)
+    best = folder.file(BEST_CHECKPOINT)
+    return best if best.is_file() else folder.last
 
 
 def summary(synthetic, real):

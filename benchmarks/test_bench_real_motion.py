@@ -50,7 +50,8 @@ def test_joint_breakdown_names_the_worst_joints_and_the_trunk_angle():
     assert errors['frames'] == 4
     assert abs(errors['trunk_degrees'] - 30.0) < 1e-6
     assert abs(errors['joints_mm'][bench.JOINT_NAMES.index('l_wrist')] - 200.0) < 1e-6
-    thorax_mm = 1000 * np.linalg.norm(predicted[0, bench.THORAX] - target[0, bench.THORAX])
+    from common.metrics import MM_PER_M
+    thorax_mm = MM_PER_M * np.linalg.norm(predicted[0, bench.THORAX] - target[0, bench.THORAX])
     assert abs(errors['p1'] - (200.0 + thorax_mm) / 17) < 1e-6
     line = bench.joint_table({'Kick': errors}, worst=2).splitlines()[1]
     assert line.split()[0] == 'Kick' and 'thorax 259, l_wrist 200' in line and '30.0°' in line

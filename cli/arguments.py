@@ -14,7 +14,7 @@ import math
 from cli.parser import ArgumentParser, flag_names
 from common.data.sources import DATASETS
 from common.errors import UserError
-from common.render.sequence import MAX_VIZ_SIZE
+from common.render.sequence import check_viz_size
 
 DEFAULT_SUBJECTS_TRAIN, DEFAULT_SUBJECTS_TEST = 'S1,S5,S6,S7,S8', 'S9,S11'
 MAX_SEED = 2 ** 32 - 1           # numpy's RandomState (the official sampler) takes seeds 0 to 2**32 - 1
@@ -25,17 +25,6 @@ MODEL_FLAGS = {'number_of_frames': 'num_frame', 'embed_dim_ratio': 'embed_dim_ra
                'num_heads': 'num_heads', 'causal': 'causal'}
 MODEL_DEFAULTS = {'number_of_frames': 81, 'embed_dim_ratio': 32, 'depth': 4, 'num_heads': 8, 'causal': False}
 AUTO_RESUME = 'auto'      # -r auto: continue the run in -c if there is one (see run_poseformer.py)
-
-# The flags that decide what a training computes (data, model, optimisation, seeds, numerics): recorded in
-# every checkpoint (`training_settings`) so that `-r auto` can refuse to continue a run made with other
-# ones. Not among them: where things are (-c, --data-dir, outputs), the device and thread count, how
-# long (-e: a longer run continues a shorter one), which epochs are kept (--checkpoint-frequency), what is
-# printed or drawn, and how evaluation is batched.
-TRAINING_SETTINGS = (
-    'dataset', 'keypoints', 'subjects_train', 'subjects_test', 'actions', 'subset', 'downsample', 'synthetic_seed',
-    'number_of_frames', 'causal', 'embed_dim_ratio', 'depth', 'num_heads', 'drop_path', 'model_dropout',
-    'batch_size', 'learning_rate', 'lr_decay', 'data_augmentation', 'test_time_augmentation', 'no_eval',
-    'eval_train', 'seed', 'amp', 'tf32', 'deterministic')
 
 
 def build_parser():
@@ -244,9 +233,7 @@ def validate(args):
     if not (math.isfinite(args.lr_decay) and 0 < args.lr_decay <= 1):
         raise UserError(f'-lrd {args.lr_decay}: the decay multiplies the learning rate after every epoch; '
                         'give a number in (0, 1], e.g. 0.99 (1: no decay)')
-    if not 1 <= args.viz_size <= MAX_VIZ_SIZE:
-        raise UserError(f'--viz-size {args.viz_size}: give 1 to {MAX_VIZ_SIZE} (inches per panel at 100 pixels '
-                        'an inch; the default 5 makes 500-pixel panels)')
+    check_viz_size(args.viz_size)
     for flag, value, low in (('--viz-bitrate', args.viz_bitrate, 1), ('--viz-skip', args.viz_skip, 0),
                              ('--viz-camera', args.viz_camera, 0), ('--threads', args.threads, 0)):
         if value < low:
@@ -309,11 +296,6 @@ def model_request(args, num_joints):
                        drop_rate=args.model_dropout, drop_path_rate=args.drop_path, causal=args.causal)
 
 
-def training_settings(args):
-    """The run's `TRAINING_SETTINGS` as plain data ({argparse dest: value}), kept in its checkpoints."""
-    return {name: getattr(args, name) for name in TRAINING_SETTINGS}
-
-
 def eval_options(args, device, progress=False):
     """The `EvalOptions` of the parsed flags."""
     from common.evaluation import EvalOptions
@@ -321,16 +303,21 @@ def eval_options(args, device, progress=False):
                        amp=args.amp, progress=progress, by_subject=args.by_subject)
 
 
-def train_config(args, device, progress=False):
-    """The `TrainConfig` of the parsed flags."""
+def train_config(args, device, data, model_config, progress=False):
+    """The `TrainConfig` of the parsed flags; its recorded ``settings`` are those of the typed configurations
+    (`common.io.checkpoint_folder.run_settings`) of `data` (the run's `DataConfig`), `model_config` (the
+    `ModelConfig` of the model trained) and itself."""
+    from dataclasses import replace
+
+    from common.io.checkpoint_folder import run_settings
     from common.training import TrainConfig
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                        lr_decay=args.lr_decay, augment=args.data_augmentation, checkpoint_dir=args.checkpoint,
                        checkpoint_frequency=args.checkpoint_frequency, validate=not args.no_eval,
                        eval_train=args.eval_train, seed=args.seed, amp=args.amp, tf32=args.tf32,
                        deterministic=args.deterministic, compile=args.compile,
-                       validation=eval_options(args, device, progress), settings=training_settings(args),
-                       provenance=provenance(args))
+                       validation=eval_options(args, device, progress), provenance=provenance(args))
+    return replace(config, settings=run_settings(data, model_config, config))
 
 
 def provenance(args):

@@ -43,20 +43,19 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
             status = body()
         return 0 if status is None else int(status)
     except Terminated:
-        print(f'terminated (SIGTERM): {interrupted_note}', file=sys.stderr, flush=True)
+        print(f'terminated (SIGTERM): {_text(interrupted_note)}', file=sys.stderr, flush=True)
         return EXIT_TERMINATED
     except UserError as exc:
         print(f'error: {exc.describe(setting_names)}', file=sys.stderr, flush=True)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        note = interrupted_note() if callable(interrupted_note) else interrupted_note
-        print(f'interrupted: {note}', file=sys.stderr, flush=True)
+        print(f'interrupted: {_text(interrupted_note)}', file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     except (MemoryError, RuntimeError) as exc:
         what = out_of_memory(exc)
         if what is None:
             raise
-        hint = out_of_memory_hint() if callable(out_of_memory_hint) else out_of_memory_hint
+        hint = _text(out_of_memory_hint)
         print(f'error: out of {what}: {hint or "use smaller settings or a machine with more memory"}',
               file=sys.stderr, flush=True)
         return EXIT_FAILURE
@@ -65,6 +64,11 @@ def run_program(body, setting_names=None, interrupted_note='files written so far
         print(f'error: file system{where}: {exc.strerror or exc}; nothing already written was replaced '
               '(writes are atomic): free space or fix the path, then run again', file=sys.stderr, flush=True)
         return EXIT_FAILURE
+
+
+def _text(text_or_function):
+    """A note given as a text, or as a function called now that returns one (what is true when the program stops)."""
+    return text_or_function() if callable(text_or_function) else text_or_function
 
 
 _SIZE = re.compile(r'(?:tried to allocate|unable to allocate)\s+([0-9]+ bytes|[0-9.]+\s*[KMGTPE]i?B)', re.IGNORECASE)

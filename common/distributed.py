@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from common.errors import UserError
 
@@ -51,7 +52,7 @@ def setup_distributed(device):
                             f'or train the processes on the CPU', setting='device')
         device = torch.device('cuda', local_rank)
         torch.cuda.set_device(device)
-    # torchrun keeps one key-value store for all its restarts (--max-restarts): with the plain env://
+    # torchrun keeps one key-value store for all its restarts (up to its restart count): with the plain env://
     # start, a restarted process group would read the keys its killed predecessor wrote there (gloo's
     # addresses) and connect to dead processes. Each attempt (TORCHELASTIC_RESTART_COUNT) gets keys of its own.
     store, rank, world_size = next(dist.rendezvous('env://'))
@@ -98,3 +99,15 @@ def sum_over_ranks(values, context):
         import torch.distributed as dist
         dist.all_reduce(values)
     return values
+
+
+def unwrap_model(model):
+    """The module inside ``DataParallel`` / ``DistributedDataParallel`` wrappers (or `model` itself).
+
+    Wrappers prefix every state_dict key with ``module.`` and hide the model's own attributes
+    (``config``, ``num_frame``, ...); unwrap before saving or reading those. (Here, with the process
+    group, so that saving a checkpoint does not import the model package.)
+    """
+    while isinstance(model, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        model = model.module
+    return model

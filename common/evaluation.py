@@ -1,4 +1,4 @@
-"""The one evaluation routine: per-epoch validation, `--evaluate`, reproduction and rendering use it.
+"""The one evaluation routine: per-epoch validation, evaluating a checkpoint, reproduction and rendering use it.
 
 Prediction: every frame of a sequence is predicted from its window of F frames: centred (the
 sequence edge-padded by (F-1)/2 at both ends) or, for a causal model, ending at the frame (padded

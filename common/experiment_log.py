@@ -18,13 +18,15 @@ object with SummaryWriter's ``add_scalar(tag, value, step)``, ``add_text(tag, te
 from common.errors import UserError
 from common.report import LABELS, format_value
 
-# name -> meaning of the per-epoch scalars that the training loop reports
+# The tag names of the per-epoch scalars that the training loop reports (their one definition), and their meaning
+TRAIN_MPJPE, LEARNING_RATE, SAMPLES_PER_S = 'train/mpjpe_mm', 'train/lr', 'train/samples_per_s'
+VALID_MPJPE, TRAIN_EVAL_MPJPE = 'valid/mpjpe_mm', 'train_eval/mpjpe_mm'
 EPOCH_SCALARS = {
-    'train/mpjpe_mm': 'training MPJPE of the epoch (mm, the 3d_train column)',
-    'train/lr': 'learning rate used in the epoch',
-    'train/samples_per_s': 'training windows per second (all processes, the training steps only)',
-    'valid/mpjpe_mm': 'test MPJPE with flip TTA (mm, the 3d_valid column), when validated',
-    'train_eval/mpjpe_mm': 'training-set MPJPE in eval mode (mm, the 3d_eval column), when asked for',
+    TRAIN_MPJPE: 'training MPJPE of the epoch (mm, the 3d_train column)',
+    LEARNING_RATE: 'learning rate used in the epoch',
+    SAMPLES_PER_S: 'training windows per second (all processes, the training steps only)',
+    VALID_MPJPE: 'test MPJPE with flip TTA (mm, the 3d_valid column), when validated',
+    TRAIN_EVAL_MPJPE: 'training-set MPJPE in eval mode (mm, the 3d_eval column), when asked for',
 }
 
 INSTALL_HINT = 'pip install tensorboard'

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "MM_PER_M", "mpjpe", "mean_velocity_error", "mpjpe_per_frame", "n_mpjpe_per_frame",
+    "MM_PER_M", "joint_errors_mm", "mpjpe", "mean_velocity_error", "mpjpe_per_frame", "n_mpjpe_per_frame",
     "p_mpjpe_per_frame", "velocity_error_per_frame", "acceleration_error_per_frame",
     "mean_acceleration_error", "jitter_per_frame", "pck_per_frame", "auc_per_frame", "PER_FRAME_METRICS",
 ]
@@ -162,7 +162,7 @@ def jitter_per_frame(poses):
     return np.linalg.norm(accel, axis=-1).reshape(accel.shape[0], -1).mean(axis=1)
 
 
-def _joint_errors_mm(pred, target):
+def joint_errors_mm(pred, target):
     """Per-(frame, joint) Euclidean errors in mm, (N, J), from poses in metres."""
     pred, target = _as_numpy(pred), _as_numpy(target)
     _check_shapes(pred, target, "joint errors")
@@ -171,12 +171,12 @@ def _joint_errors_mm(pred, target):
 
 def pck_per_frame(pred, target, threshold_mm=PCK_THRESHOLD_MM):
     """Percentage of joints whose error is strictly below `threshold_mm`, per frame: (N, J, 3) m -> (N,) %."""
-    return (_joint_errors_mm(pred, target) < threshold_mm).mean(axis=-1) * 100
+    return (joint_errors_mm(pred, target) < threshold_mm).mean(axis=-1) * 100
 
 
 def auc_per_frame(pred, target, thresholds_mm=AUC_THRESHOLDS_MM):
     """Mean over `thresholds_mm` of the PCK, per frame: (N, J, 3) m -> (N,) %."""
-    errors = _joint_errors_mm(pred, target)
+    errors = joint_errors_mm(pred, target)
     return np.mean([(errors < t).mean(axis=-1) for t in thresholds_mm], axis=0) * 100
 
 

@@ -1,6 +1,6 @@
 """The paper beside our numbers: per-action tables of Protocol #1 / #2, paper / ours / ours - paper.
 
-Pure functions on ``--results-json`` dicts (`common.report.results_payload`) and the paper's entries
+Pure functions on results JSON dicts (`common.report.results_payload`) and the paper's entries
 (`common.paper_results`), so they can be tested without running a model. `tools/reproduce.py` runs the
 evaluations and writes ``reproduction.md`` (`format_document`) and ``reproduction.json``.
 """
@@ -30,7 +30,7 @@ def _cell(ours, paper):
 def compare(results, paper):
     """The comparison table behind one configuration, as plain data.
 
-    results: a ``--results-json`` dict; paper: {metric: entry or None} (`paper_entries`).
+    results: a results JSON dict; paper: {metric: entry or None} (`paper_entries`).
     Returns {'rows': [{'action', 'frames', metric: {'paper', 'ours', 'difference'}}] (the 15
     Human3.6M actions in the paper's order, then any other action of ours), 'average' (our
     action-wise mean vs the paper's average), 'frame_weighted' (ours only: the paper reports

@@ -3,9 +3,9 @@
 The facts live in ``common/resources/paper_results.json``; this module only reads them. One entry per
 (dataset, keypoints, frames, metric):
 
-- ``dataset``: the ``-d`` value (``h36m``, ``3dhp``);
-- ``keypoints``: the ``-k`` value (``cpn_ft_h36m_dbb``, ``gt``); ``cpn`` is accepted as a short name;
-- ``frames``: receptive field (``-f``);
+- ``dataset``: the dataset setting (``h36m``, ``3dhp``);
+- ``keypoints``: the keypoints setting (``cpn_ft_h36m_dbb``, ``gt``); ``cpn`` is accepted as a short name;
+- ``frames``: receptive field (the model's frames);
 - ``metric``: ``mpjpe`` (Protocol #1, mm), ``p_mpjpe`` (Protocol #2, mm), ``pck`` / ``auc`` (%);
   ``p1`` / ``p2`` are accepted as aliases.
 

@@ -6,9 +6,9 @@ no global backend switch), and every file is written atomically (temp file + ren
 - `plot_training_curves(history, out_dir)` -> ``<out_dir>/loss_3d.png``: MPJPE (mm, log scale) per
   epoch for the training loss, the validation error and, when recorded, the training set in eval mode.
 - `plot_per_action(results, out_path, ...)` -> a bar chart of Protocol #1 and #2 per action from a
-  ``--results-json`` file, optionally beside the paper's numbers (`common.paper_results`);
-  `average_note` says when the two averages cover different actions (then the chart's labels
-  give both counts). Command line: ``python tools/plot_results.py results.json -o per_action.png``.
+  results JSON file (`common.report.write_results_json`), optionally beside the paper's numbers
+  (`common.paper_results`); `average_note` says when the two averages cover different actions (then the chart's labels
+  give both counts). Its program: ``tools/plot_results.py``.
 - Skeleton helpers for `common.render.animation`: `bone_colors`, `Skeleton2DArtist`, `Skeleton3DArtist`
   (artists created once and moved every frame).
 """
@@ -108,7 +108,7 @@ def load_results_json(path):
 def paper_reference(results, dataset=None, keypoints=None, frames=None):
     """The paper's entries {'mpjpe': entry, 'p_mpjpe': entry} matching the run's configuration.
 
-    dataset / keypoints / frames default to the results' config (``-d``, ``-k``, the model's frames).
+    dataset / keypoints / frames default to the results' config (``dataset``, ``keypoints``, the model's frames).
     Metrics the paper does not report for that configuration are absent.
     """
     from common.paper_results import find_paper_result
@@ -156,7 +156,7 @@ def average_note(results, paper):
 def plot_per_action(results, out_path, paper=None, title=None):
     """Bar chart of Protocol #1 (MPJPE) and #2 (P-MPJPE) per action and their action-wise average.
 
-    results: a ``--results-json`` dict; paper: {'mpjpe': entry, 'p_mpjpe': entry} from
+    results: a results JSON dict; paper: {'mpjpe': entry, 'p_mpjpe': entry} from
     `paper_reference` (or None). The paper's per-action bars appear where the paper gives them, its
     average always; when the averages cover different actions (`average_note`) the average's label
     gives both counts. Returns `out_path`.

@@ -1,4 +1,4 @@
-"""Reports of an `EvaluationResult`: the official text blocks and the ``--results-json`` file.
+"""Reports of an `EvaluationResult`: the official text blocks and the results JSON file.
 
 Text: per action, the official block (``----Walking----``, the test-time augmentation line, one line
 per metric), then the action-wise averages (the paper's headline numbers: the mean over actions of

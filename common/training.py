@@ -10,7 +10,8 @@ the host. On CUDA: TF32 matmuls in the training steps by default, fused AdamW, o
 `torch.compile` of the whole loss computation (forward, loss and, through AOTAutograd, backward).
 In fp32 on the CPU the numbers are those of the reference loop to the last bit.
 
-Checkpoints (main process, after each epoch): ``best_epoch.bin`` when the validation error
+Checkpoints (main process, after each epoch, into the `common.io.checkpoint_folder.CheckpointFolder` of
+``checkpoint_dir``, which owns their names): ``best_epoch.bin`` when the validation error
 improves, ``epoch_N.bin`` every ``checkpoint_frequency`` epochs (the official files) and
 ``last_epoch.bin`` every epoch, so the latest state is never lost. All are written atomically.
 Resuming from any of them restores weights, optimizer, epoch, lr, the loss history and every RNG
@@ -18,9 +19,9 @@ state (sampler, torch, numpy, python; with several processes each rank's own, ga
 so a run stopped after epoch k and resumed ends bitwise
 equal to the uninterrupted run on the CPU, and on CUDA with ``deterministic`` (see
 `common.numerics`). Each file also records the run's settings (``TrainConfig.settings``, plain data
-chosen by the caller) so that a caller can tell whether a folder's run is the one it would
-continue (`settings_differences`, `latest_checkpoint`). Holding the checkpoint folder for one run is the caller's job
-(`common.io.run_lock.claim_checkpoint_folder`).
+chosen by the caller: `common.io.checkpoint_folder.run_settings`) so that a caller can tell whether a folder's
+run is the one it would continue (`CheckpointFolder.check_same_run`). Holding the checkpoint folder for one
+run is the caller's job (`CheckpointFolder.claim`).
 
 Divergence: the epoch's summed loss (read once per epoch anyway) and the weights are checked
 before any evaluation or checkpoint; a non-finite value stops training with a `UserError` naming
@@ -33,7 +34,6 @@ gradient of the whole batch. Only rank 0 prints, evaluates and writes.
 Units: losses and errors are metres inside (`TrainingState`); the epoch line prints mm.
 """
 import math
-import os
 import time
 from dataclasses import dataclass, field, replace
 
@@ -44,7 +44,10 @@ from torch import nn
 from common.distributed import DistributedContext, gather_on_main, sum_over_ranks
 from common.errors import UserError
 from common.evaluation import EvalOptions, evaluate
+from common.experiment_log import LEARNING_RATE, SAMPLES_PER_S, TRAIN_EVAL_MPJPE, TRAIN_MPJPE, VALID_MPJPE
 from common.io.checkpoint import save_checkpoint
+from common.io.checkpoint_folder import (BEST_CHECKPOINT, LAST_CHECKPOINT, SETTINGS_VERSION, CheckpointFolder,
+                                         epoch_checkpoint)
 from common.io.rng import capture_rng_state, restore_rng_state
 from common.metrics import MM_PER_M, mpjpe
 from common.numerics import amp_stages, bf16_autocast, training_numerics
@@ -52,8 +55,6 @@ from common.progress import progress_bar
 from common.windows import TrainingWindows
 
 WEIGHT_DECAY = 0.1
-LAST_CHECKPOINT = 'last_epoch.bin'     # the latest state, written every epoch
-BEST_CHECKPOINT = 'best_epoch.bin'     # the best validation error so far (official name)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class TrainConfig:
     ``tf32``: TF32 matmuls on CUDA; ``deterministic``: bitwise repeatable on CUDA too (slower);
     ``compile``: `torch.compile` the step's forward + loss (+ backward). ``settings``: plain data
     ({name: value}) describing the run, recorded in every checkpoint (``extra['settings']``) and
-    compared by `settings_differences`; it changes nothing in the training itself. ``provenance``: plain data
+    compared by `CheckpointFolder.check_same_run`; it changes nothing in the training itself. ``provenance``: plain data
     stored as ``extra['provenance']`` in every checkpoint (the program's command, seed and data).
     """
     epochs: int
@@ -86,6 +87,12 @@ class TrainConfig:
     validation: EvalOptions = field(default_factory=EvalOptions)
     settings: dict = field(default_factory=dict, hash=False)
     provenance: dict = field(default=None, hash=False)     # how the run was made (command, seed, data)
+
+    # `common.io.checkpoint_folder.run_settings`: how long, where, which epochs are kept, compilation and the
+    # validation's batching do not change what is computed (its tta is recorded on its own)
+    NOT_RECORDED = ('epochs', 'checkpoint_dir', 'checkpoint_frequency', 'compile', 'validation', 'settings',
+                    'provenance')
+    SETTING_NAMES = {'augment': 'data_augmentation'}
 
 
 @dataclass
@@ -257,9 +264,9 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
             log(_epoch_line(state, elapsed, train_loss, valid_mm, config.eval_train))
             if experiment_log is not None:
                 experiment_log.log_epoch(state.epoch + 1, {
-                    'train/mpjpe_mm': train_loss * MM_PER_M, 'train/lr': state.lr,
-                    'train/samples_per_s': samples_per_s, 'valid/mpjpe_mm': valid_mm,
-                    'train_eval/mpjpe_mm': state.history['train_eval'][-1] * MM_PER_M
+                    TRAIN_MPJPE: train_loss * MM_PER_M, LEARNING_RATE: state.lr,
+                    SAMPLES_PER_S: samples_per_s, VALID_MPJPE: valid_mm,
+                    TRAIN_EVAL_MPJPE: state.history['train_eval'][-1] * MM_PER_M
                     if config.eval_train and valid_mm is not None else None})
 
         state.lr *= config.lr_decay
@@ -275,12 +282,12 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
             if improved:
                 state.best_valid = valid_mm / MM_PER_M
             extra = _checkpoint_extra(state, config, rank_rng)
+            folder = CheckpointFolder(config.checkpoint_dir)
             if improved:
-                _write_checkpoint(config.checkpoint_dir, BEST_CHECKPOINT, model, optimizer, state, extra, layouts)
+                _write_checkpoint(folder.file(BEST_CHECKPOINT), model, optimizer, state, extra, layouts)
             if state.epoch % config.checkpoint_frequency == 0:
-                _write_checkpoint(config.checkpoint_dir, f'epoch_{state.epoch}.bin', model, optimizer, state, extra,
-                                  layouts)
-            _write_checkpoint(config.checkpoint_dir, LAST_CHECKPOINT, model, optimizer, state, extra, layouts)
+                _write_checkpoint(folder.file(epoch_checkpoint(state.epoch)), model, optimizer, state, extra, layouts)
+            _write_checkpoint(folder.file(LAST_CHECKPOINT), model, optimizer, state, extra, layouts)
             if on_epoch_end is not None:
                 on_epoch_end(state)
     return state
@@ -289,7 +296,7 @@ def train(model, optimizer, bundle, state, config, device, context=DistributedCo
 def check_epochs_left(state, config):
     """Raise a UserError (setting ``epochs``) when a resumed `state` has no epoch left to train.
 
-    ``config.epochs`` is the total epoch count, as the official ``-e``: a run resumed at epoch k
+    ``config.epochs`` is the total epoch count, as the official program's: a run resumed at epoch k
     trains epochs k+1 .. epochs.
     """
     if state.epoch > 0 and state.epoch >= config.epochs:
@@ -329,28 +336,8 @@ def _epoch_line(state, elapsed_min, train_loss, valid_mm, eval_train):
     return line
 
 
-def latest_checkpoint(checkpoint_dir):
-    """The path of `checkpoint_dir`'s ``last_epoch.bin`` (the latest state of its run), or None without one."""
-    path = os.path.join(checkpoint_dir, LAST_CHECKPOINT)
-    return path if os.path.isfile(path) else None
-
-
-def settings_differences(checkpoint, settings):
-    """The names of `settings` (a TrainConfig's) whose value differs from the checkpoint's recorded ones.
-
-    Returns a list of ``(name, recorded value, given value)``, empty when the run that wrote the file
-    had the same settings; None when the file records none (written by the official code or before
-    settings were recorded). A name missing on one side counts as None there.
-    """
-    recorded = (checkpoint.get('extra') or {}).get('settings')
-    if not recorded:
-        return None
-    return [(name, recorded.get(name), settings.get(name)) for name in sorted(set(recorded) | set(settings))
-            if recorded.get(name) != settings.get(name)]
-
-
-def _write_checkpoint(checkpoint_dir, name, model, optimizer, state, extra, layouts=None):
-    save_checkpoint(os.path.join(checkpoint_dir, name), epoch=state.epoch, lr=state.lr, model=model,
+def _write_checkpoint(path, model, optimizer, state, extra, layouts=None):
+    save_checkpoint(path, epoch=state.epoch, lr=state.lr, model=model,
                     optimizer=optimizer, config=model.config, rng_state=capture_rng_state(state.sampler),
                     random_state=state.sampler, extra=extra, layouts=layouts)
 
@@ -359,7 +346,8 @@ def _checkpoint_extra(state, config, rank_rng_states=None):
     """The file's ``extra``: history in metres and, as files have always stored it, best_valid in mm; the
     run's settings and provenance (command, seed, data); with several processes, each rank's RNG states
     (a list indexed by rank)."""
-    extra = {'history': state.history, 'best_valid': state.best_valid * MM_PER_M, 'settings': dict(config.settings)}
+    extra = {'history': state.history, 'best_valid': state.best_valid * MM_PER_M, 'settings': dict(config.settings),
+             'settings_version': SETTINGS_VERSION}
     if config.provenance is not None:
         extra['provenance'] = config.provenance
     if rank_rng_states is not None:

@@ -3,7 +3,7 @@
 Window geometry (`window_padding`): a model of F frames predicts one frame of each window, its
 *target*. The centred PoseFormer's target is the middle frame: the window of frame ``i`` is
 ``i - (F-1)/2 .. i + (F-1)/2``. A causal model's target is the last frame: the window of frame
-``i`` is ``i - (F-1) .. i``, so it never looks ahead (VideoPose3D's ``--causal``). Every sequence is
+``i`` is ``i - (F-1) .. i``, so it never looks ahead (VideoPose3D's causal setting). Every sequence is
 edge-padded by as many frames as the windows reach past its ends (first/last frame repeated), so
 every frame has a window. Training, evaluation and streaming all take the geometry from here.
 

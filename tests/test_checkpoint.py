@@ -2,12 +2,15 @@
 with a report (common/model/release.py), the run's model configuration (common/model/loading.py),
 atomic save and RNG state (common/io/rng.py)."""
 
+import copy
 import io
 import os
 import pickle
 import random
+import re
 import types
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,29 +71,44 @@ def test_release_layout_loads_strictly_and_reproduces_outputs(tmp_path):
     torch.optim.AdamW(fresh.parameters()).load_state_dict(ckpt["optimizer"])
 
 
-def _numpy1_style(path, payload):
-    """Write `payload` the way numpy 1.x + torch pickled it: the RandomState constructor is
-    called with the name 'MT19937' and arrays use numpy.core.multiarray._reconstruct."""
+# The array constructor's module as each numpy major pickles it.
+_RECONSTRUCT = {1: b"cnumpy.core.multiarray\n_reconstruct\n", 2: b"cnumpy._core.multiarray\n_reconstruct\n"}
+
+
+def _pickled_by_numpy(major, path, payload, name_only=True):
+    """Write `payload` with torch.save as it is pickled where numpy `major` (1 or 2) is installed, whatever numpy
+    runs here. numpy 1.x: the RandomState constructor gets the name 'MT19937' (1.17-1.24; from 1.25 also numpy's
+    bit generator constructor: ``name_only=False``) and arrays use numpy.core.multiarray._reconstruct. numpy 2:
+    the constructor gets the bit generator, pickled as (its class) and the state as (dict, seed sequence), and
+    arrays use numpy._core.multiarray._reconstruct."""
     import numpy.random._pickle as np_pickle
     ctor = getattr(np_pickle, "__randomstate_ctor")
+    bit_ctor = getattr(np_pickle, "__bit_generator_ctor")
 
-    class OldPickler(pickle.Pickler):
+    class Pickler(pickle.Pickler):
         def reducer_override(self, obj):
             if type(obj) is np.random.RandomState:
-                return ctor, ("MT19937",), obj.get_state(legacy=False)
+                state = obj.get_state(legacy=False)
+                if major == 1:
+                    return ctor, ("MT19937",) if name_only else ("MT19937", bit_ctor), state
+                return ctor, (obj._bit_generator,), state
+            if type(obj) is np.random.MT19937 and major == 2:
+                return bit_ctor, (np.random.MT19937,), (obj.state, None)
             return NotImplemented
 
     buf = io.BytesIO()
-    old_pickle = types.SimpleNamespace(Pickler=OldPickler, __name__="pickle")
-    torch.save(payload, buf, pickle_module=old_pickle)
+    torch.save(payload, buf, pickle_module=types.SimpleNamespace(Pickler=Pickler, __name__="pickle"))
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename.endswith("data.pkl"):
-                data = data.replace(b"cnumpy._core.multiarray\n_reconstruct\n",
-                                    b"cnumpy.core.multiarray\n_reconstruct\n")
+                data = data.replace(_RECONSTRUCT[3 - major], _RECONSTRUCT[major])
             dst.writestr(info.filename, data)
+
+
+def _numpy1_style(path, payload):
+    _pickled_by_numpy(1, path, payload)
 
 
 def test_numpy1_pickled_random_state_loads(tmp_path):
@@ -101,6 +119,43 @@ def test_numpy1_pickled_random_state_loads(tmp_path):
     assert b"numpy.core.multiarray" in zipfile.ZipFile(path).read("archive/data.pkl")
     ckpt = load_checkpoint(path)
     assert ckpt["random_state"].rand() == np.random.RandomState(7).rand()
+
+
+def _readme_snippet(path):
+    """checkpoint/README.md's "Without this repository" code, reading `path`."""
+    text = (Path(__file__).resolve().parent.parent / "checkpoint" / "README.md").read_text()
+    section = text[text.index("Without this repository"):]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    assert "'checkpoint/synthetic/best_epoch.bin'" in code
+    return code.replace("'checkpoint/synthetic/best_epoch.bin'", repr(str(path)))
+
+
+@pytest.mark.parametrize("writer", ["numpy 1.17-1.24", "numpy 1.25-1.26", "numpy 2", "here"])
+def test_the_readme_snippet_and_load_checkpoint_read_files_pickled_by_either_numpy_major(tmp_path, writer):
+    """Issue 26 item 6: released files were pickled under numpy 1, ours under whichever numpy is installed; the
+    README's code for loading without this repository, and `load_checkpoint`, read each under either major."""
+    model = small_model(9)
+    sampler = np.random.RandomState(7)
+    sampler.rand(3)                    # a state that is not the seed's
+    path = tmp_path / "ckpt.bin"
+    payload = {"epoch": 3, "lr": 0.1, "model_pos": {"module." + k: v for k, v in model.state_dict().items()},
+               "random_state": sampler}
+    if writer == "here":
+        save_checkpoint(path, epoch=3, lr=0.1, model=model, optimizer=None, config=model.config, random_state=sampler)
+    else:
+        _pickled_by_numpy(2 if writer == "numpy 2" else 1, path, payload, name_only=writer == "numpy 1.17-1.24")
+    written = zipfile.ZipFile(path).read(next(n for n in zipfile.ZipFile(path).namelist() if n.endswith("data.pkl")))
+    if writer != "here":
+        assert _RECONSTRUCT[2 if writer == "numpy 2" else 1] in written
+
+    namespace = {}
+    exec(compile(_readme_snippet(path), "checkpoint/README.md", "exec"), namespace)
+    for checkpoint in (namespace["checkpoint"], load_checkpoint(path)):
+        assert checkpoint["epoch"] == 3
+        for key, value in model.state_dict().items():
+            assert torch.equal(checkpoint["model_pos"]["module." + key], value)
+        assert checkpoint["random_state"].randint(0, 10**6, 5).tolist() == \
+            copy.deepcopy(sampler).randint(0, 10**6, 5).tolist()
 
 
 def test_malicious_pickle_refused_without_running(tmp_path):

@@ -71,10 +71,28 @@ def test_outputs_are_checked_before_any_work(tmp_path, capsys):
             (['-c', str(tmp_path / 'a_file')], 'is a file, not a folder'),
             (['-c', str(tmp_path / 'a_file' / 'sub')], 'is a file, so the folder'),
             (['--evaluate', 'x.bin', '--render', '--viz-subject', 'S9', '--viz-action', 'Walking',
-              '--viz-output', str(tmp_path / 'a_file' / 'v.gif')], 'is a file, so the folder')):
+              '--viz-output', str(tmp_path / 'a_file' / 'v.gif')], 'is a file, so the folder'),
+            # a name ending in / names a folder, existing or not (np.save would write the hidden file new/.npy)
+            (['--evaluate', 'x.bin', '--viz-subject', 'S9', '--viz-action', 'Walking',
+              '--viz-export', f'{tmp_path / "new"}/'], f'{tmp_path / "new"}/: names a folder (it ends in /); give a '
+                                                       f'file name, e.g. {tmp_path / "new"}/poses.npy'),
+            (['--evaluate', 'x.bin', '--viz-subject', 'S9', '--viz-action', 'Walking', '--viz-export', str(tmp_path)],
+             f'{tmp_path}: is a folder; give a file name, e.g. {tmp_path / "poses.npy"}'),
+            (['--results-json', f'{tmp_path / "new"}/'], 'names a folder (it ends in /)')):
         assert main(['--data-dir', missing_data] + argv) == 2
         err = capsys.readouterr().err
         assert message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a_file']        # nothing written, no folder made
+
+
+def test_a_refused_training_leaves_no_checkpoint_folder_it_created(tmp_path, capsys):
+    # issue 26: the folder was created (with its parents) before the data was found missing, and left empty
+    existing = tmp_path / 'existing'
+    existing.mkdir()
+    for folder in (tmp_path / 'new' / 'sub', existing):
+        assert main(['--data-dir', str(tmp_path / 'no-data-here'), '-c', str(folder), '-e', '1']) == 2
+        assert 'not found' in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['existing'] and not any(existing.iterdir())
 
 
 def test_help_shows_defaults(capsys):

@@ -98,8 +98,8 @@ def build_parser():
 
 
 def _checkpoint_path(checkpoint_dir, name):
-    from run_poseformer import resolve_checkpoint_path
-    return resolve_checkpoint_path(checkpoint_dir, name)
+    from common.io.checkpoint_folder import CheckpointFolder
+    return CheckpointFolder(checkpoint_dir).resolve(name)
 
 
 def _call(run_main, argv, what):

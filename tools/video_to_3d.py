@@ -139,7 +139,7 @@ def video_to_3d(args, log=print):
     from common.detection.mediapipe_pose import mediapipe_missing_reason
     from common.detection.video import open_video
     from common.progress import progress_wanted
-    from common.render.sequence import MAX_VIZ_SIZE
+    from common.render.sequence import check_viz_size
     from common.render.writers import output_kind
     from common.video_pipeline import VideoLifter
     from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
@@ -157,8 +157,7 @@ def video_to_3d(args, log=print):
     files = output_files(folder, video_path.stem, animation, args.bvh)
     if animation:
         output_kind(files['animation'])
-        if not 1 <= args.viz_size <= MAX_VIZ_SIZE:
-            raise UserError(f'{args.viz_size}: must be from 1 to {MAX_VIZ_SIZE} inches', setting='viz_size')
+        check_viz_size(args.viz_size)
     check_outputs(files, folder, args.overwrite)
     lifter = VideoLifter(lift_settings(args))
     for note in lifter.notes:

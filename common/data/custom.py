@@ -1,4 +1,4 @@
-"""In-the-wild videos (``-d custom``): 2D keypoints only, no 3D ground truth.
+"""In-the-wild videos (dataset ``custom``): 2D keypoints only, no 3D ground truth.
 
 The 2D file is ``data_2d_custom_<name>.npz`` as written by ``data/prepare_data_2d_custom.py``:
 ``positions_2d`` -> ``{video: {'custom': [(N, 17, 2) pixels]}}`` and ``metadata`` with
@@ -69,7 +69,7 @@ def load_custom(config):
 
 
 def write_custom(path, videos):
-    """Write a ``-d custom`` file (atomically): videos ``{name: (positions (N, 17, 2) COCO-17 pixels, w, h,
+    """Write a ``custom`` dataset file (atomically): videos ``{name: (positions (N, 17, 2) COCO-17 pixels, w, h,
     fps or None)}``; the one writer of data/prepare_data_2d_custom.py and tools/video_to_3d.py. Returns `path`."""
     positions = {name: {CUSTOM_ACTION: [np.asarray(pos, dtype=np.float32)]} for name, (pos, *_) in videos.items()}
     metadata = keypoints_metadata(COCO_17)

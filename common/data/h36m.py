@@ -1,4 +1,4 @@
-"""Human3.6M-format data (``-d h36m``, and ``-d synthetic`` which writes the same files).
+"""Human3.6M-format data (dataset ``h36m``, and ``synthetic`` which writes the same files).
 
 3D: ``data_3d_<dataset>.npz``, key ``positions_3d`` -> ``{subject: {action: float32 (N, 32, 3)}}``
 world metres, 50 fps, the 32-joint mocap skeleton (`common.data.layouts.H36M_32`); reduced to

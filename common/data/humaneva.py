@@ -1,4 +1,4 @@
-"""HumanEva-I (``-d humaneva15`` / ``-d humaneva20``) in the community files of VideoPose3D's preparation.
+"""HumanEva-I (datasets ``humaneva15`` / ``humaneva20``) in the community files of VideoPose3D's preparation.
 
 3D: ``<data_dir>/data_3d_humaneva<J>.npz``, key ``positions_3d`` -> ``{subject: {action: float32
 (N, J, 3)}}`` world metres (z up), 60 fps, J = 15 (`HUMANEVA_15`) or 20 (`HUMANEVA_20`).
@@ -40,7 +40,7 @@ CAMERA_FILE = Path(__file__).resolve().parents[1] / 'resources' / 'humaneva_came
 
 
 def load_humaneva(config):
-    """The `DataBundle` of ``-d humaneva15`` / ``humaneva20``; `config`: a `common.data.sources.DataConfig`.
+    """The `DataBundle` of dataset ``humaneva15`` / ``humaneva20``; `config`: a `common.data.sources.DataConfig`.
 
     Subjects default to `TRAIN_SUBJECTS` / `TEST_SUBJECTS`. Every (subject, action, camera) becomes a
     `Sequence` whose 3D poses (N, J, 3) are in that camera's frame, metres, root-relative with the

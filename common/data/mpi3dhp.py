@@ -1,4 +1,4 @@
-"""MPI-INF-3DHP (``-d 3dhp``) from the community npz files ``data_train_3dhp.npz`` / ``data_test_3dhp.npz``.
+"""MPI-INF-3DHP (dataset ``3dhp``) from the community npz files ``data_train_3dhp.npz`` / ``data_test_3dhp.npz``.
 
 These two files are what the lifting works of 2021-2023 (P-STMO, MixSTE, PoseFormerV2, ...) train and
 test on; P-STMO's ``common/data_to_npz_3dhp.py`` and ``common/data_to_npz_3dhp_test.py`` make them

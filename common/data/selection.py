@@ -9,7 +9,7 @@ Action names: a sequence's action is a *group* name, optionally followed by a sp
 number (``'Walking'``, ``'Walking 1'``; the report groups by the part before the space). The
 official code filters its training and validation sequences by prefix of the full name but its
 final per-action evaluation by prefix of the group name, so a name with a space
-(``-a "Walking 1"``) trains on that take and then evaluates nothing (it prints nan). Here one rule
+(actions ``("Walking 1",)``) trains on that take and then evaluates nothing (it prints nan). Here one rule
 serves both: a name selects every sequence whose full name starts with it, i.e. a group (and any
 group it is a prefix of: ``Walk`` -> ``Walking``, ``WalkDog``, ``WalkTogether``, every take) or one
 take by its exact name (``Walking 1``), in training and evaluation alike.

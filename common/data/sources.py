@@ -47,6 +47,8 @@ class DataConfig:
     need_train: bool = True
     only_subject: str | None = None
 
+    NOT_RECORDED = ('data_dir', 'need_train', 'only_subject')     # where, and how much: not what a training computes
+
     def __post_init__(self):
         for name in ('subjects_train', 'subjects_test', 'actions'):
             if isinstance(getattr(self, name), str):

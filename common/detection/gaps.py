@@ -56,7 +56,7 @@ def fill_gaps(raw, min_confidence, where, warn=None):
         if not valid.any():
             valid = detected[:, joint]
             if warn is not None:
-                warn(f'{where}: joint {joint} never reaches --min-confidence {min_confidence}; '
+                warn(f'{where}: joint {joint} never reaches the minimum confidence {min_confidence}; '
                      f'using its detected positions whatever their score')
         used[:, joint] = valid
         for coord in range(2):

@@ -6,7 +6,7 @@ optimizer.state_dict(), 'model_pos': state_dict with every key prefixed 'module.
 
 Files we write (``save_checkpoint``) keep ``epoch``, ``lr``, ``optimizer``, ``model_pos``
 (``module.``-prefixed keys) and ``random_state`` (the training sampler's RandomState) so the
-official script can evaluate them and resume from them (``-r`` reads exactly these five), and add
+official script can evaluate them and resume from them (its resume reads exactly these five), and add
 ``config`` (the model's constructor arguments, `common.model.config.ModelConfig.to_dict`: the head
 count included, which release files cannot tell), ``layouts`` (``{'joints': name, 'keypoints': name}``:
 the `common.data.layouts.JointLayout` names of the training data's 3D poses and 2D keypoints, which
@@ -35,9 +35,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
+from common.distributed import unwrap_model
 from common.errors import UserError
 from common.io.atomic import atomic_write
-from common.model.unwrap import unwrap_model
 
 __all__ = ["load_checkpoint", "save_checkpoint"]
 

@@ -1,4 +1,5 @@
-"""One training per checkpoint folder, and no silent replacement of an earlier run's checkpoints.
+"""One training per checkpoint folder, and no silent replacement of an earlier run's checkpoints: the lock of
+`common.io.checkpoint_folder.CheckpointFolder.claim` (which owns the file names).
 
     with claim_checkpoint_folder(folder, resume_from=path_or_None, overwrite=False):
         ... train, writing checkpoints into folder ...
@@ -14,16 +15,19 @@ file in that folder or ``overwrite`` is set, so a new run never replaces a bette
 of an earlier one. Other files (e.g. released checkpoints such as ``detected81f.bin``) are no
 obstacle. Finally, temporary files left by a writer that was killed (`common.io.atomic`) are removed.
 
+The folders this claim created are removed again when the block ends with them empty (a run refused or
+stopped before its first checkpoint leaves no empty folder behind); a folder that existed is left alone.
+
 On systems without ``fcntl`` (Windows) the folder is still checked but not locked.
 """
 import os
-import re
 import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import UserError
+from common.io.checkpoint_folder import is_training_checkpoint
 from common.io.writable import check_output_folder
 from common.io.atomic import remove_stale_temporaries
 
@@ -32,15 +36,9 @@ try:
 except ImportError:         # Windows: no advisory locks; the folder check still applies
     fcntl = None
 
-__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'hold_folder', 'is_training_checkpoint', 'training_checkpoints']
+__all__ = ['LOCK_NAME', 'claim_checkpoint_folder', 'hold_folder', 'training_checkpoints']
 
 LOCK_NAME = '.poseformer.lock'
-_TRAINING_CHECKPOINT = re.compile(r'^(epoch_\d+|best_epoch|last_epoch)\.bin$')
-
-
-def is_training_checkpoint(name):
-    """Whether a file name is one a training writes: ``epoch_<N>.bin``, ``best_epoch.bin``, ``last_epoch.bin``."""
-    return _TRAINING_CHECKPOINT.match(name) is not None
 
 
 def training_checkpoints(folder):
@@ -68,23 +66,38 @@ def claim_checkpoint_folder(folder, resume_from=None, overwrite=False):
     """
     started = time.time()
     folder = Path(folder)
-    _make_folder(folder)
-    lock = _acquire(folder)
+    created = _make_folder(folder)
     try:
-        _refuse_earlier_run(folder, resume_from, overwrite)
-        remove_stale_temporaries(folder, older_than=started)
-        yield folder
+        lock = _acquire(folder)
+        try:
+            _refuse_earlier_run(folder, resume_from, overwrite)
+            remove_stale_temporaries(folder, older_than=started)
+            yield folder
+        finally:
+            _release(folder, lock)
     finally:
-        _release(folder, lock)
+        _remove_if_empty(created)
 
 
 def _make_folder(folder):
+    """Create `folder` and its missing parents; returns the folders created, innermost first."""
     check_output_folder(folder, 'checkpoint')       # a file in the way, a read-only parent: named
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UserError(f'{folder}: cannot create the checkpoint folder ({e.strerror or e}); choose a '
                         'writable location', setting='checkpoint') from None
+    return [path for path in missing if path.is_dir()]
+
+
+def _remove_if_empty(folders):
+    """Remove each of `folders` (innermost first) that is empty; stop at the first that is not."""
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:          # not empty (or gone): the folders above it are not empty either
+            return
 
 
 @contextmanager

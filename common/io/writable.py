@@ -10,6 +10,8 @@ from pathlib import Path
 
 from common.errors import UserError
 
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
+
 
 def _first_existing(path):
     """The path itself or its nearest existing ancestor."""
@@ -29,11 +31,24 @@ def _check_folder_chain(folder, shown, setting):
         raise UserError(f'{shown}: no permission to write in {existing}; choose a writable folder', setting=setting)
 
 
+def check_file_name(path, setting, example='out'):
+    """`path` names a file: not an existing folder, nor a name ending in a path separator (``new/`` names a
+    folder even before it exists; written as a file it would become ``new/`` + suffix, a hidden file there).
+
+    `example`: a file name shown inside the folder in the message.
+    """
+    text = os.fspath(path)
+    if os.path.isdir(text):
+        raise UserError(f'{text}: is a folder; give a file name, e.g. {os.path.join(text, example)}', setting=setting)
+    if text.endswith(_SEPARATORS):
+        raise UserError(f'{text}: names a folder (it ends in {text[-1]}); give a file name, e.g. {text}{example}',
+                        setting=setting)
+
+
 def check_output_file(path, setting):
     """`path` can be written as a file (replacing an existing file is fine)."""
+    check_file_name(path, setting)
     path = Path(path)
-    if path.is_dir():
-        raise UserError(f'{path}: is a folder; give a file name', setting=setting)
     if path.exists() and not os.access(path, os.W_OK):
         raise UserError(f'{path}: the file is read-only; choose another name or make it writable', setting=setting)
     _check_folder_chain(path.parent, path, setting)

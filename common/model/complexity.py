@@ -16,7 +16,7 @@ model). `count_macs` adds that formula; the CUDA attention kernels and the expli
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from common.model.unwrap import unwrap_model
+from common.distributed import unwrap_model
 
 __all__ = ["count_parameters", "count_macs", "macs_per_output_frame", "stage_macs"]
 

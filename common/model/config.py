@@ -53,6 +53,9 @@ class ModelConfig(Mapping):
     drop_path_rate: float = 0.1
     causal: bool = False
 
+    # the setting (argparse dest) of a field whose name differs: errors and recorded settings name it so
+    SETTING_NAMES = {'num_frame': 'number_of_frames', 'drop_rate': 'model_dropout', 'drop_path_rate': 'drop_path'}
+
     def __post_init__(self):
         for field in dataclasses.fields(self):      # plain Python numbers, as stored in files
             object.__setattr__(self, field.name, field.type(getattr(self, field.name)))

@@ -135,6 +135,29 @@ def _embed(xin, w, emb_b, pos_ptr, tok, valid, C: tl.constexpr):
 
 
 @triton.jit
+def _block_input(x_ptr, emb_w, emb_b, pos_ptr, tile, N, J: tl.constexpr, JP: tl.constexpr, BLOCK_F: tl.constexpr,
+                 C: tl.constexpr, CIN: tl.constexpr, CINP: tl.constexpr, EMBED: tl.constexpr):
+    """The prologue of both kernels: a tile's rows (`_tile_rows`) and the block's input x (R, C) float32, read
+    from x_ptr, or (EMBED) the embedding of the raw keypoints at x_ptr; then also those rows (R, CINP) and the
+    embedding weight (C, CINP) that the backward needs (without EMBED both are x, unused)."""
+    offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
+    if EMBED:
+        xin, emb_wt = _embed_load(x_ptr, emb_w, frame, tok, valid, J, C, CIN, CINP)
+        x = _embed(xin, emb_wt, emb_b, pos_ptr, tok, valid, C)
+    else:
+        x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
+        xin = x
+        emb_wt = x
+    return offs, valid, frame, tok, amask, x, xin, emb_wt
+
+
+@triton.jit
+def _frame_scale(s_ptr, frame, N):
+    """Stochastic depth's scale (R,) of each row's frame (1 past the last frame)."""
+    return tl.load(s_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)
+
+
+@triton.jit
 def _attention_probs(q, k, head, amask, scale, C: tl.constexpr, D: tl.constexpr,
                      DOT_DTYPE: tl.constexpr, PRECISION: tl.constexpr):
     """Softmax probabilities (R, R) of one head and the 0/1 mask of its columns (C,)."""
@@ -180,26 +203,21 @@ def spatial_block_fwd(x_ptr, y_ptr, s1_ptr, s2_ptr,
     stage's first block); FINAL_NORM: y is LayerNorm(norm_w, norm_b, eps3) of the block's output
     (the stage's last block).
     """
-    tile = tl.program_id(0)
-    offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
-    if EMBED:
-        xin, emb_wt = _embed_load(x_ptr, emb_w, frame, tok, valid, J, C, CIN, CINP)
-        x = _embed(xin, emb_wt, emb_b, pos_ptr, tok, valid, C)
-    else:
-        x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
+    offs, valid, frame, _, amask, x, _, _ = _block_input(x_ptr, emb_w, emb_b, pos_ptr, tl.program_id(0), N, J, JP,
+                                                         BLOCK_F, C, CIN, CINP, EMBED)
 
     a, _, _ = _layer_norm(x, _vec(ln1_w, 0, C), _vec(ln1_b, 0, C), C, eps1)
     _, _, _, _, branch = _attention_branch(a, qkv_w, qkv_b, proj_w, proj_b, amask, scale, C, HEADS,
                                            DOT_DTYPE, PRECISION)
     if HAS_DP:
-        branch = branch * tl.load(s1_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)[:, None]
+        branch = branch * _frame_scale(s1_ptr, frame, N)[:, None]
     x1 = x + branch
 
     a2, _, _ = _layer_norm(x1, _vec(ln2_w, 0, C), _vec(ln2_b, 0, C), C, eps2)
     h = _mm(a2, _load_t(fc1_w, 0, HID, C), DOT_DTYPE, PRECISION) + _vec(fc1_b, 0, HID)[None, :]
     m = _mm(_gelu(h), _load_t(fc2_w, 0, C, HID), DOT_DTYPE, PRECISION) + _vec(fc2_b, 0, C)[None, :]
     if HAS_DP:
-        m = m * tl.load(s2_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)[:, None]
+        m = m * _frame_scale(s2_ptr, frame, N)[:, None]
     y = x1 + m
     if FINAL_NORM:
         y, _, _ = _layer_norm(y, _vec(norm_w, 0, C), _vec(norm_b, 0, C), C, eps3)
@@ -261,12 +279,8 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
     g_nb = tl.zeros([C], tl.float32)
 
     for tile in range(pid, n_tiles, programs):
-        offs, valid, frame, tok, amask = _tile_rows(tile, N, J, JP, BLOCK_F, C)
-        if EMBED:
-            xin, emb_wt = _embed_load(x_ptr, emb_w, frame, tok, valid, J, C, CIN, CINP)
-            x = _embed(xin, emb_wt, emb_b, pos_ptr, tok, valid, C)
-        else:
-            x = tl.load(x_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
+        offs, valid, frame, tok, amask, x, xin, emb_wt = _block_input(x_ptr, emb_w, emb_b, pos_ptr, tile, N, J, JP,
+                                                                      BLOCK_F, C, CIN, CINP, EMBED)
         dy = tl.load(dy_ptr + offs, mask=valid[:, None], other=0.0).to(tl.float32)
 
         # forward again
@@ -275,8 +289,8 @@ def spatial_block_bwd(x_ptr, dy_ptr, dx_ptr, s1_ptr, s2_ptr, grad_ptr,
         q, k, v, o, branch = _attention_branch(a, qkv_w, qkv_b, proj_w, proj_b, amask, scale, C, HEADS,
                                                DOT_DTYPE, PRECISION)
         if HAS_DP:
-            s1 = tl.load(s1_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)
-            s2 = tl.load(s2_ptr + frame, mask=frame < N, other=1.0).to(tl.float32)
+            s1 = _frame_scale(s1_ptr, frame, N)
+            s2 = _frame_scale(s2_ptr, frame, N)
             x1 = x + branch * s1[:, None]
         else:
             x1 = x + branch

@@ -33,8 +33,6 @@ __all__ = ["resolve_model_config", "model_for_run", "records_head_count", "check
 # settings a checkpoint decides (besides num_frame, which it decides unless frames were requested)
 _ARCHITECTURE = ('num_joints', 'in_chans', 'embed_dim_ratio', 'depth', 'num_heads', 'mlp_ratio', 'qkv_bias',
                  'causal')
-# the setting an error about a ModelConfig field names, where it is not the field itself
-_SETTING = {'num_frame': 'number_of_frames'}
 # (joints, keypoints) layout names of a checkpoint that stores none, by its joint count: the released
 # models are Human3.6M's (17 joints); 15 / 20 joints can only be HumanEva-I's
 ASSUMED_LAYOUTS = {17: ('h36m', 'h36m'), 15: ('humaneva15', 'humaneva15'), 20: ('humaneva20', 'humaneva20')}
@@ -74,7 +72,7 @@ def resolve_model_config(requested: ModelConfig, checkpoint, frames_given: bool 
     for key in ('num_frame',) + _ARCHITECTURE:          # a fixed order: the first difference is reported
         if key in given and key in changes and changes[key] != getattr(requested, key):
             raise UserError(_refusal(key, getattr(requested, key), changes[key], checkpoint_name),
-                            setting=_SETTING.get(key, key))
+                            setting=ModelConfig.SETTING_NAMES.get(key, key))
     channels = changes.get('embed_dim_ratio', requested.embed_dim_ratio)
     heads = changes.get('num_heads', requested.num_heads)
     if channels % heads:

@@ -10,8 +10,8 @@ from collections import OrderedDict
 
 import torch
 
+from common.distributed import unwrap_model
 from common.errors import UserError
-from common.model.unwrap import unwrap_model
 
 __all__ = ["strip_module_prefix", "settings_from_weights", "load_model_weights"]
 

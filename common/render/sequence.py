@@ -1,4 +1,4 @@
-"""Render and / or export one sequence: the entry behind ``--render`` and ``--viz-export``.
+"""Render and / or export one sequence: the entry behind rendering (``viz_output``) and exporting (``viz_export``).
 
     render_from_config(config, model, load_render_bundle(data_config, config), device, options)
 
@@ -39,11 +39,20 @@ import numpy as np
 
 from common.errors import UserError
 from common.io.atomic import atomic_write
+from common.io.writable import check_file_name
 from common.render.animation import Animation
 from common.io.video import VideoReader
 from common.render.writers import open_writer, output_kind
 
 MAX_VIZ_SIZE = 30      # inches per panel: 3000 px; three panels make a 9000 x 3000 px picture
+
+
+def check_viz_size(value):
+    """The one rule for the size of a rendered panel (``viz_size``): 1 to `MAX_VIZ_SIZE` inches at 100 pixels an
+    inch. Raises UserError (setting ``viz_size``) otherwise."""
+    if not (_is_number(value) and 1 <= value <= MAX_VIZ_SIZE):
+        raise UserError(f'{value}: the size of each panel must be from 1 to {MAX_VIZ_SIZE} inches (100 pixels an '
+                        'inch; the default 5 makes 500-pixel panels)', setting='viz_size')
 
 
 @dataclass(frozen=True)
@@ -76,9 +85,7 @@ class RenderConfig:
         if not self.viz_action:
             raise UserError('is needed: the action of the sequence to render or export (e.g. Walking)',
                             setting='viz_action')
-        if not (_is_number(self.viz_size) and 1 <= self.viz_size <= MAX_VIZ_SIZE):
-            raise UserError(f'{self.viz_size}: the size of each panel must be from 1 to {MAX_VIZ_SIZE} inches '
-                            '(100 pixels an inch; the default is 5)', setting='viz_size')
+        check_viz_size(self.viz_size)
         if not (_is_number(self.viz_bitrate) and self.viz_bitrate > 0):
             raise UserError(f'{self.viz_bitrate}: the MP4 bitrate must be a positive number of kbit/s (the default '
                             'is 3000)', setting='viz_bitrate')
@@ -144,7 +151,7 @@ def render_from_config(config, model, bundle, device, options, result=None, log=
             written, shape = export_prediction(config.viz_export, prediction)
             log(f'Exported the prediction of {describe(seq)}: {shape} float32 metres -> {written}')
         if render:
-            # A source without a recorded frame rate (-d custom) plays at the video's, as the official.
+            # A source without a recorded frame rate (custom) plays at the video's, as the official.
             fps = video.fps if (not bundle.fps_known and video is not None and video.fps) else bundle.fps
             summary = render_sequence(config.viz_output, seq, prediction, bundle.joints, bundle.keypoints,
                                       fps=fps / config.viz_downsample, frames=frames,
@@ -272,12 +279,11 @@ def export_path(path):
 
     Raises:
         UserError (setting ``viz_export``): `path` is an existing folder (``np.save`` would write
-            ``<folder>.npy`` beside it, not a file inside it).
+            ``<folder>.npy`` beside it, not a file inside it) or ends in a path separator (``new/`` would
+            become the hidden file ``new/.npy``).
     """
+    check_file_name(path, 'viz_export', example='poses.npy')
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise UserError(f'{path}: is a folder; name the file to write, e.g. {os.path.join(path, "poses.npy")}',
-                        setting='viz_export')
     return path if path.endswith('.npy') else path + '.npy'
 
 

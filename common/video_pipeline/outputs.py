@@ -3,7 +3,7 @@
 Files (``<name>``: the video's file name without extension), all in the output folder except the BVH:
 
 - ``data_2d_custom_<name>.npz``: the 2D keypoints (COCO-17 pixels), a ``-d custom`` file
-  (``run_poseformer.py -d custom -k <name> --data-dir OUT ...`` reads it);
+  (a ``-d custom`` run with this folder as its data folder reads it);
 - ``<name>_3d.npy``: float32 ``(N, 17, 3)``, metres, Human3.6M-17, camera axes, root-relative
   (every joint minus the pelvis: joint 0 at the origin);
 - ``<name>_3d_camera.npy``: float32 ``(N, 17, 3)``, the same poses placed in the camera frame (the
@@ -60,8 +60,8 @@ def check_outputs(files, folder, overwrite):
             check_output_file(bvh, setting='bvh')
     existing = [str(p) for p in files.values() if p.exists()]
     if existing and not overwrite:
-        raise UserError(f'{existing[0]} already exists; pass --overwrite to replace the results, or choose another '
-                        'folder', setting='output')
+        raise UserError(f'{existing[0]} already exists; pass {{overwrite}} to replace the results, or choose another '
+                        'folder', setting='output', mentions=('overwrite',))
 
 
 @contextmanager
