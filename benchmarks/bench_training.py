@@ -167,6 +167,10 @@ def parse_args(argv):
     p.add_argument('--quick', action='store_true', help='tiny smoke run (< 30 s)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=0, help="torch threads in the workers (0: torch's default)")
+    p.add_argument('--guard', type=float, default=1.0, metavar='RATIO',
+                   help='fail (exit 1) when a product variant (ours*) is slower than the official-style step of the '
+                        'same run by more than this factor, median of per-round ratios (default 1.0: never slower; '
+                        '0 turns the check off)')
     p.add_argument('--wait-quiet', type=float, default=0, metavar='S',
                    help='before each worker, wait up to S seconds for the CPUs to be < 30 %% busy')
     args = p.parse_args(argv)
@@ -216,7 +220,7 @@ def main(argv=None):
                       f'samples/s; CPUs {100 * busy:.0f} % busy before)', flush=True)
     peak = cb.median(peaks)
     print(f'\nfp32 torch.mm 2048x2048 peak: median {peak:.1f} GFLOP/s (min {min(peaks):.1f}, max {max(peaks):.1f})')
-    rows = []
+    rows, regressions = [], []
     for frames in args.frames:
         naive_rs = results.get(('naive', frames))
         for name in args.variants:
@@ -225,6 +229,8 @@ def main(argv=None):
             # paired per round (same repeat, same moment), then the median
             ratio = cb.median([b['step_s'] / r['step_s'] for r, b in zip(rs, naive_rs)]) if naive_rs else float('nan')
             # forward + backward ~ 3x the forward FLOPs (2 per MAC)
+            if name.startswith('ours') and ratio == ratio and args.guard and ratio * args.guard < 1:
+                regressions.append(f'{name} F={frames}: {1 / ratio:.2f}x the official-style step time')
             gflops = cb.median([3 * 2 * r['macs_fwd'] / r['step_s'] / 1e9 for r in rs])
             of_peak = cb.median([3 * 2 * r['macs_fwd'] / r['step_s'] / 1e9 / r['peak'] for r in rs])
             rows.append([name, frames, args.batch_size, f'{cb.median([r["step_s"] for r in rs]):.3f}',
@@ -241,6 +247,19 @@ def main(argv=None):
     print('step s, samples/s, GFLOP/s, RSS: medians over the runs; vs naive and % of mm peak: medians of per-round '
           'ratios; runs on busy CPUs: runs that started with > 50 % of the CPUs busy with other processes')
     print(f'\n# machine load during the run: {load.summary()}; total {time.time() - t_start:.0f} s')
+    return guard_verdict(regressions, args.guard, 'naive' in args.variants and not args.quick)
+
+
+def guard_verdict(regressions, limit, measured):
+    """Print the regression guard's line; 1 when a product variant is slower than `limit` x the official-style
+    step measured in the same run (a CPU training regression), else 0."""
+    if not limit or not measured:
+        print('# guard: off (needs the naive variant, a timed run and --guard > 0)')
+        return 0
+    if regressions:
+        print(f'# guard: REGRESSION, slower than {limit:g}x the official-style loop: ' + '; '.join(regressions))
+        return 1
+    print(f'# guard: ok, every product variant within {limit:g}x the official-style step time')
     return 0
 
 
