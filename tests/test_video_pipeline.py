@@ -153,7 +153,7 @@ def test_second_run_into_the_same_folder_is_refused_unless_overwrite_and_concurr
                 pass
         assert err.value.setting == 'output'
         files['npy'].write_bytes(b'first run')
-    with pytest.raises(UserError, match='already exists; pass {overwrite}') as err:
+    with pytest.raises(UserError, match='already exists; pass overwrite') as err:
         with held_output_folder(files, folder, overwrite=False):
             pass
     assert err.value.mentions == ('overwrite',) and 'pass --overwrite' in err.value.describe({'overwrite': '--overwrite'})
