@@ -73,18 +73,6 @@ class HogPeople:
         return [None] * count
 
 
-def detect_all(make_detector, frames):
-    """(candidates per frame, seconds per frame of frames 1..)."""
-    seconds, candidates = [], []
-    with make_detector() as detector:
-        for index, frame in enumerate(frames):
-            start = time.perf_counter()
-            candidates.append(detector.detect(frame))
-            if index:
-                seconds.append(time.perf_counter() - start)
-    return candidates, seconds
-
-
 def identity_switches(people, by_eye):
     """Hips jumps beyond `SWITCH_JUMP` of the size between consecutive detections, plus extra tracks."""
     import numpy as np
@@ -152,7 +140,7 @@ def main(argv=None):
     print(f'# {cb.machine_summary()}; 1-min load average before: {cb.load_average():.2f}')
     rows = []
     for name in args.detectors:
-        candidates, seconds = detect_all(makers[name], frames)
+        candidates, seconds = cb.timed_detections(makers[name], frames)
         found = np.array([len(c) for c in candidates])
         kept = switches = lift = '-'
         if name != 'opencv hog':

@@ -49,19 +49,6 @@ def read_frames(path, limit):
         return frames, video.fps or 30.0
 
 
-def detect_pass(frames):
-    """(seconds per frame of frames 1.., candidates per frame) with a fresh detector."""
-    from common.detection import MediaPipePose
-    seconds, candidates = [], []
-    with MediaPipePose() as detector:
-        for index, frame in enumerate(frames):
-            start = time.perf_counter()
-            candidates.append(detector.detect(frame))
-            if index:
-                seconds.append(time.perf_counter() - start)
-    return seconds, candidates
-
-
 def offline_lift(model, candidates, width, height, fps):
     """Seconds per frame of the rest of the video command after detection (`common.video_pipeline`: person
     choice, repair, gaps, lift, bones, smoothing, placement)."""
@@ -124,7 +111,8 @@ def main(argv=None):
         model = cb.make_model(num_frame).eval()
         detect, lift, stream, produced = [], [], [], []
         for _ in range(args.repeats):
-            seconds, candidates = detect_pass(frames)
+            from common.detection import MediaPipePose
+            candidates, seconds = cb.timed_detections(MediaPipePose, frames)
             detect += seconds
             lift.append(offline_lift(model, candidates, width, height, fps))
             seconds, poses = stream_pass(model, frames, width, height)

@@ -141,6 +141,19 @@ def run_worker(script, worker_args, timeout=3600, in_process=None):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def timed_detections(make_detector, frames):
+    """A fresh detector (``make_detector()``, a context manager) over `frames`: (candidates per frame, seconds per
+    frame of frames 1.., the first one's start-up left out)."""
+    seconds, candidates = [], []
+    with make_detector() as detector:
+        for index, frame in enumerate(frames):
+            start = time.perf_counter()
+            candidates.append(detector.detect(frame))
+            if index:
+                seconds.append(time.perf_counter() - start)
+    return candidates, seconds
+
+
 def load_average():
     """The 1-minute load average (and the number of CPUs), for the record."""
     try:
