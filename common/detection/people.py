@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.detection.multi_tracking import track_people
-from common.detection.video import detect_frames, open_video
+from common.detection.video import run_detector
 from common.errors import UserError
 
 CHOICES = ('all', 'largest')
@@ -60,18 +60,11 @@ def detect_people(path, make_detector=_default_detector, min_confidence=0.3, pro
     unreadable video and when nobody is found in it.
     """
     path = Path(path)
-    own = video is None
-    if own:
-        video = open_video(path, setting)
-    try:
-        with make_detector() as detector:
-            candidates = detect_frames(video, detector, progress, desc=f'detect people {path.name}')
-            name, layout = detector.name, detector.layout
-        width, height = video.size
-        fps = video.fps
-    finally:
-        if own:
-            video.close()
+    done = run_detector(path, make_detector, progress, setting, video, desc='detect people')
+    if done.truncated and warn is not None:
+        warn(done.truncated)
+    candidates, layout, name = done.candidates, done.layout, done.detector
+    width, height, fps = done.width, done.height, done.fps
     people, rule = track_people(candidates, layout.num_joints, fps, min_confidence, where=str(path), warn=warn)
     if not people:
         raise UserError(f'{path}: nobody found in any of its {len(candidates)} frames ({rule}); give a video '

@@ -85,6 +85,40 @@ def kept_world(raw, candidates, world):
     return out
 
 
+@dataclass(frozen=True)
+class DetectorPass:
+    """A detector's output on every frame of one video, with what the video says of itself."""
+    candidates: list            # per frame: the detector's list of (J, 3) [x, y, score] pixel arrays
+    world: list                 # per frame: the detector's ``world`` list (or None)
+    detector: str               # the detector's name
+    layout: object              # its `JointLayout`
+    width: int
+    height: int
+    fps: float | None
+    truncated: str | None       # a note when fewer frames decoded than the file announces
+
+
+def run_detector(path, make_detector, progress=False, setting='videos', video=None, desc='detect'):
+    """One decode of the video at `path` through a fresh detector (``make_detector()``); returns `DetectorPass`.
+
+    video: an already open `VideoReader` of `path` (read to its end; the caller closes it), else the file is
+    opened (`open_video`) and closed here. Raises UserError for an unreadable video or a single picture.
+    """
+    path = Path(path)
+    own = video is None
+    if own:
+        video = open_video(path, setting)
+    try:
+        with make_detector() as detector:
+            candidates, world = detect_frames_3d(video, detector, progress, desc=f'{desc} {path.name}')
+            name, layout = detector.name, detector.layout
+        width, height = video.size
+        return DetectorPass(candidates, world, name, layout, width, height, video.fps, video.truncation_note())
+    finally:
+        if own:
+            video.close()
+
+
 def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=None, setting='videos', video=None):
     """Run the whole 2D stage on one video file; returns `VideoKeypoints`.
 
@@ -93,23 +127,11 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
     `VideoReader` of `path` (it is read to its end; the caller closes it), else the file is opened here.
     Raises UserError for an unreadable or empty video, and when no frame shows a person.
     """
-    path = Path(path)
-    own = video is None
-    if own:
-        video = open_video(path, setting)
-    try:
-        with make_detector() as detector:
-            candidates, world = detect_frames_3d(video, detector, progress, desc=f'detect {path.name}')
-            name, layout = detector.name, detector.layout
-        width, height = video.size
-        fps = video.fps
-        truncated = video.truncation_note()
-    finally:
-        if own:
-            video.close()
-    if truncated and warn is not None:
-        warn(truncated)
-    return keep_person(candidates, world, layout, name, path, width, height, fps, min_confidence, warn, setting)
+    done = run_detector(path, make_detector, progress, setting, video)
+    if done.truncated and warn is not None:
+        warn(done.truncated)
+    return keep_person(done.candidates, done.world, done.layout, done.detector, path, done.width, done.height,
+                       done.fps, min_confidence, warn, setting)
 
 
 def keep_person(candidates, world, layout, detector, path, width, height, fps, min_confidence=0.3, warn=None,
