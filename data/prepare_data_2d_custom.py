@@ -18,8 +18,8 @@ Inputs (pick one):
     ((3, 17) is read as the transpose of the latter). A frame may also be stored per class,
     ``[[], people]``, as Detectron's class-indexed lists are (class 1 = person).
   - ``boxes``: per frame, rows ``[x1, y1, x2, y2, score]`` (possibly none), in the same order
-    as the people; the person with the highest box score is kept. Without boxes (or when their
-    count does not match) the person with the highest mean keypoint score is kept.
+    as the people: each person's confidence is its box score; without boxes (or when their
+    count does not match) its mean keypoint score.
   - ``metadata``: ``{'w': width, 'h': height}`` of the video (or give ``--width/--height``), and
     optionally ``'fps'``, its frame rate (or give ``--fps``).
 
@@ -27,9 +27,15 @@ Inputs (pick one):
   ``{'image_id': int or 'frame_000123.jpg', 'keypoints': [x, y, score] * 17, 'score': float,
   'category_id': 1}``. The frame index is the integer image_id, or the last run of digits in an
   image file name; frames are numbered from 0 and the video has ``max index + 1`` frames unless
-  ``--num-frames`` says more. The highest-scoring person per frame is kept. The video's name is
+  ``--num-frames`` says more; a person's confidence is its ``score``. The video's name is
   ``--video-name`` (default: the JSON file name without extension); ``--width`` and ``--height``
   (pixels) are required. COCO results carry no frame rate: give it with ``--fps``.
+
+One person is kept per video, by the rule of the bundled detector's videos
+(`common.detection.video.keep_person`): the people of consecutive frames are linked into tracks,
+the track kept is the one largest in the picture over the most frames, each frame's size weighted
+by the person's confidence, and left/right swaps are put back. (The official converter kept the
+highest-scoring person of each frame, which jumps between people when several are in view.)
 
 Frames without a detection, and joints whose score is below ``--min-confidence`` (default 0.3),
 are filled per joint by linear interpolation over time; before the first / after the last valid
@@ -65,9 +71,11 @@ if str(_REPO_ROOT) not in sys.path:
 from cli.entry import run_program  # noqa: E402
 from cli.parser import ArgumentParser, flag_names  # noqa: E402
 from common.data.custom import write_custom  # noqa: E402
+from common.data.layouts import COCO_17  # noqa: E402
 from common.detection.files import (check_fps, check_size, frame_index, read_coco_json,  # noqa: E402,F401
                                     read_detectron_npz)                  # (frame_index: the script's old name)
-from common.detection.gaps import fill_gaps, fill_missing  # noqa: E402,F401  (fill_missing: the script's old name)
+from common.detection.gaps import fill_gaps, fill_missing  # noqa: E402,F401  (the script's old names)
+from common.detection.video import keep_person  # noqa: E402
 from common.errors import UserError  # noqa: E402
 from common.progress import progress_wanted  # noqa: E402
 
@@ -100,10 +108,12 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         raise UserError('give exactly one of --video FILE..., --detectron-dir DIR or --coco-json FILE')
     summaries = {}
 
-    def fill(raw, where, video):
-        positions, report = fill_gaps(raw, min_confidence, where, warn)
-        summaries[video] = report
-        return positions
+    def keep(candidates, confidences, where, video, w, h, video_fps, setting):
+        """A file's people -> the one person (the rule of every 2D input), its summary kept."""
+        kept = keep_person(candidates, None, COCO_17, 'detections', where, w, h, video_fps, min_confidence, warn,
+                           setting=setting, confidences=confidences, source='detections')
+        summaries[video] = kept.report
+        return kept.keypoints
 
     if videos is not None:
         out, prepared = prepare_videos(videos, output_dir, output_name, overwrite, min_confidence, fps, warn,
@@ -128,9 +138,9 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         out = output_path(output_dir, name)
         _check_overwrite(out, overwrite)
         for f in files:
-            raw, w, h, video_fps = read_detectron_npz(f, width, height, fps)
+            candidates, confidences, w, h, video_fps = read_detectron_npz(f, width, height, fps)
             name = f.name[:-len('.npz')]
-            videos[name] = (fill(raw, f, name), w, h, video_fps)
+            videos[name] = (keep(candidates, confidences, f, name, w, h, video_fps, 'detectron_dir'), w, h, video_fps)
     else:
         if width is None:
             raise UserError('--coco-json needs --width and --height (pixels): COCO results hold no video size')
@@ -138,8 +148,8 @@ def prepare_custom(output_dir='data', output_name=None, detectron_dir=None, coco
         video = video_name or Path(coco_json).stem
         out = output_path(output_dir, output_name or video)
         _check_overwrite(out, overwrite)
-        raw = read_coco_json(coco_json, num_frames)
-        videos[video] = (fill(raw, coco_json, video), w, h, fps)
+        candidates, confidences = read_coco_json(coco_json, num_frames)
+        videos[video] = (keep(candidates, confidences, coco_json, video, w, h, fps, 'coco_json'), w, h, fps)
     result = write_custom(out, videos)
     _log_summaries(log, summaries)
     return result

@@ -233,6 +233,45 @@ def test_coco_json_length_defaults_to_last_frame(tmp_path, person):
     assert load_npz(path)['positions_2d']['clip']['custom'][0].shape == (N_FRAMES - 1, 17, 2)
 
 
+def two_people(coco_px):
+    """Per frame the walking person and a small bystander who scores higher on every other frame.
+
+    Returns (candidates, scores) per frame: (17, 3) [x, y, score] arrays and their detection scores.
+    The official converter kept each frame's highest-scoring person, so it jumped to the bystander on
+    the odd frames; the one person rule of every 2D input keeps the person who is large and lasting."""
+    people, scores = [], []
+    for frame in range(N_FRAMES):
+        main = np.concatenate([coco_px[frame], np.full((17, 1), 0.9)], axis=-1)
+        bystander = main.copy()
+        bystander[:, :2] = (main[:, :2] - main[:, :2].mean(axis=0)) * 0.4 + [150.0, 200.0]
+        people.append([bystander, main])
+        scores.append([0.95, 0.6] if frame % 2 else [0.3, 0.6])
+    return people, scores
+
+
+@pytest.mark.parametrize('kind', ['coco', 'detectron'])
+def test_files_keep_one_person_over_the_video_not_each_frames_best_score(tmp_path, person, kind, capsys):
+    _, coco_px = person
+    people, scores = two_people(coco_px)
+    if kind == 'coco':
+        results = [{'image_id': frame, 'category_id': 1, 'score': score, 'keypoints': kps.reshape(-1).tolist()}
+                   for frame in range(N_FRAMES) for kps, score in zip(people[frame], scores[frame])]
+        (tmp_path / 'two.json').write_text(json.dumps(results))
+        args = ['--coco-json', str(tmp_path / 'two.json'), '--width', str(W), '--height', str(H)]
+    else:
+        (tmp_path / 'det').mkdir()
+        keypoints, boxes = np.empty(N_FRAMES, dtype=object), np.empty(N_FRAMES, dtype=object)
+        for frame in range(N_FRAMES):
+            keypoints[frame] = np.stack(people[frame])
+            boxes[frame] = np.array([[0, 0, 10, 10, score] for score in scores[frame]])
+        np.savez_compressed(tmp_path / 'det' / 'two.npz', boxes=boxes, keypoints=keypoints,
+                            metadata={'w': W, 'h': H})
+        args = ['--detectron-dir', str(tmp_path / 'det')]
+    assert prep.main(args + ['--output-dir', str(tmp_path), '-o', 'two']) == 0, capsys.readouterr().err
+    stored = load_npz(tmp_path / 'data_2d_custom_two.npz')['positions_2d']['two']['custom'][0]   # COCO pixels
+    np.testing.assert_allclose(stored, coco_px, atol=1e-3)
+
+
 @pytest.mark.parametrize('fmt', ['4x17', '17x3'])
 @pytest.mark.parametrize('class_indexed', [True, False])
 def test_detectron_dir(tmp_path, person, fmt, class_indexed, capsys):
@@ -346,7 +385,7 @@ def test_error_cases(tmp_path, person, capsys):
     for i in range(4):
         nothing[i] = [[], []]
     np.savez_compressed(folder / 'v.mp4.npz', boxes=nothing, keypoints=nothing, metadata={'w': W, 'h': H})
-    with pytest.raises(UserError, match=r'v\.mp4\.npz: no person detected in any frame'):
+    with pytest.raises(UserError, match=r'v\.mp4\.npz: no person found in any of its 4 frames; give detections showing a person'):
         prep.prepare_custom(output_dir=tmp_path, detectron_dir=folder)
     # Detectron: 16 keypoints per person
     folder = tmp_path / 'det16'

@@ -69,6 +69,21 @@ def test_a_person_followed_across_a_short_gap_stays_one_track():
     assert np.isfinite(raw[20:, :, 0]).all() and np.isfinite(raw[:10, :, 0]).all()
 
 
+def test_a_larger_box_around_the_person_does_not_take_their_track():
+    """A spurious detection that contains the person (a larger box on the same spot, listed first) also
+    overlaps the person's last box; the closest continuation is settled first, so the person keeps
+    the track and the spurious one starts its own."""
+    main = walking_person(FRAMES, scale=1.0, shift=(0, 0))
+    script = [[main[f]] for f in range(FRAMES)]
+    centre = main[10, :, :2].mean(axis=0)
+    around = main[10].copy()
+    around[:, :2] = (main[10, :, :2] - centre) * 1.7 + centre     # IoU with the person's box 1/1.7^2 > MIN_IOU
+    script[10] = [around, main[10]]
+    raw, tracks = choose_person(script, 17)
+    assert tracks == 2
+    np.testing.assert_allclose(raw, main)
+
+
 # ------------------------------------------------------------------------------------ left/right
 
 @pytest.mark.parametrize('frames', [[8], [8, 9, 10, 11], [25, 26, 27, 28, 29]])

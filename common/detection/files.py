@@ -1,9 +1,12 @@
 """Readers of other detectors' output files: Detectron-style npz and COCO-format keypoint results (JSON).
 
-Both give one video's keypoints as ``(F, 17, 3)`` ``[x, y, score]`` COCO-17 pixels with NaN rows for
-frames without a detection, the person of each frame being the highest-scoring one (the box score,
-else the mean keypoint score; a COCO result's ``score``); `common.detection.gaps.fill_gaps` then
-fills the gaps as for a video. The file formats are described in ``data/prepare_data_2d_custom.py``,
+Both give one video's detections as per frame a list of ``(17, 3)`` ``[x, y, score]`` COCO-17 pixel
+arrays (every person the file holds for that frame; an empty list where it holds none) and per frame
+one confidence per person (the box score, else the mean keypoint score; a COCO result's ``score``).
+The person to keep is then chosen as for a video, by `common.detection.video.keep_person` (the
+largest, most lasting and confident track, left/right swaps repaired, gaps filled), not frame by
+frame: the official converter took the highest-scoring person of each frame, which jumps between
+people when several are in the picture. The file formats are described in ``data/prepare_data_2d_custom.py``,
 the program that converts them into ``-d custom`` files. Problems are `UserError`s naming the file
 (and the setting: ``width``, ``num_frames``, ``coco_json``, ``fps`` where one is at fault).
 """
@@ -66,7 +69,7 @@ def person_keypoints(person, where):
 
 
 def read_detectron_npz(path, width=None, height=None, fps=None):
-    """-> (raw (F, 17, 3) with NaN rows where nobody was detected, w, h, fps or None).
+    """-> (candidates, confidences, w, h, fps or None): per frame a list of (17, 3) people and their scores.
 
     ``fps``: the frame rate to record (default: the file's ``metadata['fps']`` if any)."""
     data = load_npz(path, required_keys=['keypoints'],
@@ -82,10 +85,12 @@ def read_detectron_npz(path, width=None, height=None, fps=None):
     metadata = data.get('metadata')
     if fps is None and isinstance(metadata, dict) and metadata.get('fps') is not None:
         fps = check_fps(metadata['fps'], f'{path}: metadata fps')
-    raw = np.full((len(keypoints), NUM_JOINTS, 3), np.nan)
+    candidates, confidences = [], []
     for frame, entry in enumerate(keypoints):
         where = f'{path}: frame {frame}'
         people = [person_keypoints(p, where) for p in _people(entry)]
+        candidates.append(people)
+        confidences.append([])
         if not people:
             continue
         box_rows = _people(boxes[frame]) if boxes is not None else []
@@ -96,9 +101,15 @@ def read_detectron_npz(path, width=None, height=None, fps=None):
             except (TypeError, ValueError, IndexError):
                 raise UserError(f'{where}: boxes should be rows [x1, y1, x2, y2, score]') from None
         if scores is None:
-            scores = [float(np.nanmean(p[:, 2])) for p in people]
-        raw[frame] = people[int(np.argmax(scores))]
-    return raw, w, h, fps
+            scores = [_mean_score(p) for p in people]
+        confidences[-1] = scores
+    return candidates, confidences, w, h, fps
+
+
+def _mean_score(person):
+    """(17, 3) -> the mean of its finite keypoint scores (0 when none)."""
+    scores = person[:, 2][np.isfinite(person[:, 2])]
+    return float(scores.mean()) if scores.size else 0.0
 
 
 def _detectron_size(path, metadata, width, height):
@@ -153,7 +164,7 @@ def frame_index(image_id, where):
 
 
 def read_coco_json(path, num_frames=None):
-    """-> raw (F, 17, 3) with NaN rows for frames without detection."""
+    """-> (candidates, confidences): per frame a list of (17, 3) people (empty where none) and their scores."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f'{path}: file not found', setting='coco_json')
@@ -169,7 +180,7 @@ def read_coco_json(path, num_frames=None):
     if not isinstance(results, list):
         raise UserError(f'{path}: expected a list of detections [{{"image_id", "keypoints", "score"}}, ...], '
                         f'found a JSON {type(results).__name__}')
-    best = {}  # frame -> (score, (17, 3))
+    found = {}  # frame -> [(score, (17, 3)), ...]
     for i, det in enumerate(results):
         where = f'{path}: entry {i}'
         if not isinstance(det, dict) or 'image_id' not in det or 'keypoints' not in det:
@@ -185,15 +196,13 @@ def read_coco_json(path, num_frames=None):
             raise UserError(f'{where}: {count}, expected {NUM_JOINTS} (COCO layout, [x, y, score] each)')
         kps = kps.reshape(NUM_JOINTS, 3)
         try:
-            score = float(det['score']) if 'score' in det else float(np.mean(kps[:, 2]))
+            score = float(det['score']) if 'score' in det else _mean_score(kps)
         except (TypeError, ValueError):
             raise UserError(f'{where}: "score" should be a number') from None
-        frame = frame_index(det['image_id'], where)
-        if frame not in best or score > best[frame][0]:
-            best[frame] = (score, kps)
-    if not best:
+        found.setdefault(frame_index(det['image_id'], where), []).append((score, kps))
+    if not found:
         raise UserError(f'{path}: no person detections in the file; nothing to convert')
-    length = max(best) + 1
+    length = max(found) + 1
     if length > MAX_FRAMES:
         raise UserError(f'{path}: frame number {length - 1} from image_id is implausibly large; image_id must be '
                         f'the frame index (0, 1, ...) or an image name with the frame number in it')
@@ -201,7 +210,5 @@ def read_coco_json(path, num_frames=None):
         if num_frames < length:
             raise UserError(f'{num_frames}: {path} has detections up to frame {length - 1}', setting='num_frames')
         length = num_frames
-    raw = np.full((length, NUM_JOINTS, 3), np.nan)
-    for frame, (_, kps) in best.items():
-        raw[frame] = kps
-    return raw
+    people = [found.get(frame, []) for frame in range(length)]
+    return [[kps for _, kps in frame] for frame in people], [[score for score, _ in frame] for frame in people]

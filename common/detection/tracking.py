@@ -1,11 +1,16 @@
 """One person per frame out of a detector's candidates, and left/right swaps put back.
 
-`choose_person`: the candidates of consecutive frames are linked into tracks (a candidate joins
-the track whose last box overlaps it most, IoU >= `MIN_IOU`, or whose last box centre lies within
+`choose_person`: the candidates of consecutive frames are linked into tracks (a candidate continues
+a track whose last box overlaps it, IoU >= `MIN_IOU`, or whose last box centre lies within
 `MAX_CENTRE_SHIFT` of the box's size, when that track was seen at most `MAX_GAP_FRAMES` frames
-before); the track kept is the one with the largest sum of box sizes over its frames: the person
-who is both large in the picture and there for long, not whoever appears first. Frames where that
-track has no candidate become NaN rows (gaps, filled later by `common.detection.gaps`).
+before; the closest continuations, by overlap then by centre distance, are settled first, so a
+wrong large box cannot take the track of a person it merely contains); the track kept is the one with the largest sum of box sizes over its frames, each size
+weighted by the detection's confidence where the input gives one: the person who is both large in
+the picture and there for long (and confidently detected), not whoever appears first or scores
+highest in one frame. Frames where that track has no candidate become NaN rows (gaps, filled later
+by `common.detection.gaps`). With `repair_swaps` this is the one person rule of every 2D input
+(`common.detection.video.keep_person`: a video through the bundled detector, and other detectors'
+files read by `common.detection.files`).
 
 `repair_swaps`: detectors sometimes label a left limb right and the right one left for a few
 frames (typically while the person turns). A joint moves little from one frame to the next, so
@@ -21,7 +26,7 @@ from common.data.layouts import COCO_17
 MIN_IOU = 0.3
 MAX_CENTRE_SHIFT = 0.5      # fraction of the box's diagonal
 MAX_GAP_FRAMES = 30
-MIN_SCORE_FOR_BOX = 0.1     # joints scored lower do not shape the person's box
+MIN_SCORE_FOR_BOX = 0.1     # joints scored lower do not shape the person's box (offline: min_confidence)
 SWAP_RATIO = 0.5           # online rule: swap when the exchanged labels are twice as close
 SWAP_PRIOR = 0.05          # offline: cost of one swapped frame, in person sizes of motion
 
@@ -29,14 +34,15 @@ SWAP_PRIOR = 0.05          # offline: cost of one swapped frame, in person sizes
 COCO_SWAP_GROUPS = COCO_17.mirror_groups()
 
 
-def person_box(keypoints):
-    """(J, 3) [x, y, score] pixels -> (x1, y1, x2, y2) of its confident joints (all finite ones if none), or None."""
+def person_box(keypoints, min_score=MIN_SCORE_FOR_BOX):
+    """(J, 3) [x, y, score] pixels -> (x1, y1, x2, y2) of its joints scored at least `min_score` (all finite
+    ones if none), or None."""
     kps = np.asarray(keypoints, dtype=np.float64)
     finite = np.all(np.isfinite(kps[:, :2]), axis=1)
     if not finite.any():
         return None
     with np.errstate(invalid='ignore'):
-        confident = finite & (kps[:, 2] >= MIN_SCORE_FOR_BOX)
+        confident = finite & (kps[:, 2] >= min_score)
     points = kps[confident if confident.any() else finite, :2]
     return np.concatenate([points.min(axis=0), points.max(axis=0)])
 
@@ -64,45 +70,45 @@ def _affinity(track_box, box):
     return 1.0 - centre_shift / reach if centre_shift < reach else 0.0
 
 
-def link_tracks(candidates):
+def link_tracks(candidates, confidences=None, min_score=MIN_SCORE_FOR_BOX):
     """Per frame a list of (J, 3) candidates -> tracks, each ``{frame: candidate index}``, and their sizes.
 
-    Returns (tracks, scores): ``scores[i]`` is the sum over its frames of track i's box diagonal in pixels.
+    Returns (tracks, scores): ``scores[i]`` is the sum over its frames of track i's box diagonal in pixels,
+    each times the candidate's confidence (``confidences``: per frame a list of floats in [0, 1], one per
+    candidate; None: 1 for every candidate). Joints scored below `min_score` do not shape the boxes.
     """
     tracks, scores, last = [], [], []     # last: (frame, box) per track
     for frame, people in enumerate(candidates):
-        boxes = [person_box(p) for p in people]
-        order = sorted((i for i, b in enumerate(boxes) if b is not None), key=lambda i: -_size(boxes[i]))
-        taken = set()
-        for index in order:
-            box = boxes[index]
-            best, best_affinity = None, 0.0
-            for t, (seen, track_box) in enumerate(last):
-                if t in taken or frame - seen > MAX_GAP_FRAMES:
-                    continue
-                affinity = _affinity(track_box, box)
-                if affinity > best_affinity:
-                    best, best_affinity = t, affinity
-            if best is None:
+        boxes = {i: b for i, b in enumerate(person_box(p, min_score) for p in people) if b is not None}
+        # every (candidate, track) continuation, the best settled first (greedy global matching)
+        pairs = sorted(((_affinity(last[t][1], box), index, t) for index, box in boxes.items()
+                        for t in range(len(last)) if frame - last[t][0] <= MAX_GAP_FRAMES), reverse=True)
+        matched = {}                      # candidate index -> track
+        for affinity, index, t in pairs:
+            if affinity > 0 and index not in matched and t not in matched.values():
+                matched[index] = t
+        for index in sorted(boxes, key=lambda i: -_size(boxes[i])):
+            if index not in matched:      # nobody continued: a new track
+                matched[index] = len(tracks)
                 tracks.append({})
                 scores.append(0.0)
                 last.append(None)
-                best = len(tracks) - 1
-            taken.add(best)
-            tracks[best][frame] = index
-            scores[best] += _size(box)
-            last[best] = (frame, box)
+            t, box = matched[index], boxes[index]
+            tracks[t][frame] = index
+            scores[t] += _size(box) * (1.0 if confidences is None else float(confidences[frame][index]))
+            last[t] = (frame, box)
     return tracks, scores
 
 
-def choose_person(candidates, num_joints):
+def choose_person(candidates, num_joints, confidences=None, min_score=MIN_SCORE_FOR_BOX):
     """Per frame a list of (J, 3) [x, y, score] candidates -> (F, J, 3) float64, NaN rows where the kept person is absent.
 
-    The kept person is the track with the largest summed box size (see the module). Also returns the
-    number of tracks found: ``(raw, num_tracks)``.
+    The kept person is the track with the largest summed box size, weighted by ``confidences`` when
+    given, of boxes made of the joints scored at least `min_score` (see the module and `link_tracks`):
+    a misplaced joint the detector doubts does not make a box jump to someone else. Also returns the number of tracks found: ``(raw, num_tracks)``.
     """
     raw = np.full((len(candidates), num_joints, 3), np.nan)
-    tracks, scores = link_tracks(candidates)
+    tracks, scores = link_tracks(candidates, confidences, min_score)
     if tracks:
         best = tracks[int(np.argmax(scores))]
         for frame, index in best.items():

@@ -135,16 +135,19 @@ def detect_video(path, make_detector, min_confidence=0.3, progress=False, warn=N
 
 
 def keep_person(candidates, world, layout, detector, path, width, height, fps, min_confidence=0.3, warn=None,
-                setting='videos'):
+                setting='videos', confidences=None, source='a video'):
     """A detector's output on every frame of one video -> `VideoKeypoints`: the person kept
-    (`choose_person`), swaps repaired, gaps filled. ``world``: per frame the detector's ``world`` list
-    (or None); ``detector``: its name. UserError when no frame shows a person."""
+    (`choose_person`), swaps repaired, gaps filled: the one person rule of every 2D input (videos, and
+    other detectors' files). ``world``: per frame the detector's ``world`` list (or None); ``detector``:
+    its name; ``confidences``: per frame one score per candidate (a file's box scores), or None; joints
+    scored below ``min_confidence`` are filled from neighbouring frames and do not shape the boxes that
+    follow the person. UserError when no frame shows a person (the hint asks for `source` that shows one)."""
     path = Path(path)
-    raw, tracks = choose_person(candidates, layout.num_joints)
+    raw, tracks = choose_person(candidates, layout.num_joints, confidences, min_score=min_confidence)
     world = kept_world(raw, candidates, world)
     seen = np.all(np.isfinite(raw[..., :2]), axis=(1, 2))
     if not seen.any():
-        raise UserError(f'{path}: no person found in any of its {len(raw)} frames; give a video that shows a '
+        raise UserError(f'{path}: no person found in any of its {len(raw)} frames; give {source} showing a '
                         f'person (whole body, not too small)', setting=setting)
     raw, swaps = repair_swaps(raw)
     keypoints, report = fill_gaps(raw, min_confidence, path, warn)
