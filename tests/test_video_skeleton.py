@@ -14,11 +14,11 @@ from common.video_pipeline import LiftSettings, VideoLifter
 from common.video_pipeline.skeleton import (LIVE_BONE_WARMUP_SECONDS, CausalBoneLengths, bone_lengths, bone_vectors,
                                             check_person_height, live_warmup_poses, scale_to_height, standing_height)
 from tests.cli_fixtures import one_error_line
-from tests.video_fixtures import ScriptedDetector, load_script, walking_person, write_video
+from tests.test_video_pipeline import FRAMES, checkpoint, video  # noqa: F401 (pytest fixtures shared with that file)
+from tests.video_fixtures import ScriptedDetector, load_script, walking_person
 
 tool = load_script('tools/video_to_3d.py', 'video_to_3d_skeleton')
 PARENTS = H36M_17.parents
-FRAMES, WIDTH, HEIGHT, FPS = 24, 200, 300, 30
 
 
 def noisy_walk(frames=200, noise=0.05, seed=0):
@@ -104,18 +104,6 @@ def test_standing_height_is_the_ankle_to_head_chain_and_scaling_meets_it_exactly
         with pytest.raises(UserError) as caught:
             check_person_height(bad)
         assert caught.value.setting == 'person_height'
-
-
-@pytest.fixture(scope='module')
-def video(tmp_path_factory):
-    frames = np.zeros((FRAMES, HEIGHT, WIDTH, 3), dtype=np.uint8)
-    return write_video(tmp_path_factory.mktemp('video') / 'walk.mp4', frames, fps=FPS)
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    from tests.test_video_pipeline import make_checkpoint
-    return make_checkpoint(tmp_path_factory.mktemp('ckpt') / 'tiny9.bin')
 
 
 class FlatPerson(torch.nn.Module):
