@@ -17,11 +17,15 @@ Columns (per frame, then the mean over the frames; definitions in the reference'
 - P-MPJPE: 17 joints after a similarity alignment per frame; limb P-MPJPE: the 10 limb joints
   (shoulders, elbows, wrists, knees, ankles), aligned on those alone;
 - MPJPE: 17 joints, joint 0 subtracted on both sides, no alignment;
-- root error: the placed pelvis against the reference's, metres: with the default focal length
-  (what the command does) and with the reference camera's (a known camera; the reference's
-  intrinsics are of the 1080x1920 original, scaled to the clip's size); "one scale": the latter
-  after one factor for the whole video (a single picture cannot tell a big person far away from
-  a small one near by: this column shows the trajectory's error apart from the body's size);
+- root error: the placed pelvis against the reference's, metres: (a) with the default focal length
+  and the model's own body size (what the command does); (b) with the reference camera's focal
+  length (a known camera, an oracle; the reference's intrinsics are of the 1080x1920 original,
+  scaled to the clip's size); (c) known focal length + known height: the skeleton scaled to the
+  reference person's standing height, measured on the reference's median bones with the same
+  definition (`skeleton.standing_height`: an oracle like the known camera; what ``--person-height``
+  does); (d) the default focal length + known height; "one scale": (b) after one factor for the
+  whole video (a single picture cannot tell a big person far away from a small one near by: this
+  column shows the trajectory's error apart from the body's size);
 - bone std: per bone the standard deviation of its length over the frames, mean over the bones;
 - accel error: MPJAE, mm/frame^2 (`common.metrics.mean_acceleration_error`, root-relative poses);
   jitter: the mean acceleration of the poses themselves, mm/frame^2 (the reference's own is shown:
@@ -44,6 +48,7 @@ CLIP = ROOT / 'tests' / 'data' / 'pose2sim_cam01.mp4'
 DEFAULT_REFERENCE = ROOT.parent / 'shared' / 'video-ref' / 'pose2sim_cam01_3d.npz'
 LIMB_JOINTS = [11, 12, 13, 14, 15, 16, 2, 3, 5, 6]
 GOAL_ROOT_M = 0.25
+ROOT_COLUMNS = 5
 
 
 def parse_args(argv=None):
@@ -77,7 +82,7 @@ def pose_row(name, poses, reference, parents, roots=()):
               mpjpe_per_frame(relative, ref - ref[:, :1]).mean() * MM_PER_M]
     cells = [name] + [f'{v:.1f}' for v in values]
     cells += ['—' if r is None else f'{r:.2f}' for r in roots]
-    cells += ['—'] * (3 - len(roots))
+    cells += ['—'] * (ROOT_COLUMNS - len(roots))
     cells += [f'{bone_std_mm(poses, parents):.1f}', f'{mean_acceleration_error(relative, ref) * MM_PER_M:.1f}',
               f'{jitter_per_frame(relative).mean() * MM_PER_M:.1f}']
     return cells, values
@@ -110,6 +115,7 @@ def measure(args):
     from common.metrics import jitter_per_frame, MM_PER_M
     from common.video_pipeline import LiftSettings, VideoLifter
     from common.video_pipeline.scene import fit_trajectory, keypoint_noise
+    from common.video_pipeline.skeleton import bone_lengths, standing_height
     reason = mediapipe_missing_reason()
     if reason:
         sys.exit(f'error: {reason}')
@@ -125,21 +131,32 @@ def measure(args):
     parents = result.joints.parents
     scale = result.width / float(reference['original_size'][0])
     known_focal = float(reference['K_original'][0, 0] + reference['K_original'][1, 1]) / 2 * scale
+    known_height = float(standing_height(bone_lengths(reference['poses_3d'], parents)))
+    model_height = float(standing_height(bone_lengths(result.stages['raw'], parents)))
+    size = known_height / model_height              # what --person-height does to the fitted skeleton
 
     print(f'# {Path(args.video).name}: {n} frames, {result.width}x{result.height} px, {result.rate:g} fps; '
           f'model {result.checkpoint} ({result.frames_per_window}-frame windows); {seconds:.1f} s end to end')
     print(f'# focal length: default {result.focal_length:.0f} px (the picture diagonal); the reference camera\'s '
           f'{known_focal:.0f} px; {cb.machine_summary()}; torch {args.threads} thread(s)')
+    print(f'# standing height (ankle-to-head chain of the median bones, skeleton.standing_height): the model\'s '
+          f'{model_height:.3f} m, the reference person\'s {known_height:.3f} m (x{1 / size:.2f}); "known height" '
+          'scales the poses to the reference\'s (an oracle, like the known focal length)')
     headers = ['what', 'P-MPJPE (mm)', 'limb P-MPJPE (mm)', 'MPJPE (mm)', 'root error, default f (m)',
-               'root error, known f (m)', 'same, one scale (m)', 'bone std (mm)', 'accel error (mm/f^2)',
-               'jitter (mm/f^2)']
+               'root error, known f (m)', 'known f + known height (m)', 'default f + known height (m)',
+               'known f, one scale (m)', 'bone std (mm)', 'accel error (mm/f^2)', 'jitter (mm/f^2)']
     rows, measured = [], {}
     labels = {'raw': 'PoseFormer, raw', 'fitted': 'PoseFormer, bones fitted',
               'smoothed': 'PoseFormer, smoothed + fitted (the command)'}
+    def with_known_focal(poses):
+        return fit_trajectory(poses, result.pixels, result.weights, known_focal, result.centre, result.rate,
+                              keypoint_noise(result.width, result.height))
+
     for stage, poses in result.stages.items():
-        known = fit_trajectory(poses, result.pixels, result.weights, known_focal, result.centre, result.rate,
-                               keypoint_noise(result.width, result.height))
+        known = with_known_focal(poses)
         roots = (root_error_m(result.place(poses), reference), root_error_m(known, reference),
+                 root_error_m(with_known_focal(poses * size), reference),
+                 root_error_m(result.place(poses * size), reference),
                  root_error_m(known * one_scale(known, reference['root_camera']), reference))
         cells, values = pose_row(labels[stage], poses, reference, parents, roots)
         rows.append(cells)
@@ -149,9 +166,16 @@ def measure(args):
     mean_pose = np.repeat(reference['poses_3d'].mean(axis=0, keepdims=True), n, axis=0)
     rows.append(pose_row('mean pose held still (oracle)', mean_pose, reference, parents)[0])
     ref = reference['poses_3d'].astype(np.float64)
-    rows.append(['the reference itself', '0.0', '0.0', '0.0', '—', '—', '—', f'{bone_std_mm(ref, parents):.1f}', '0.0',
-                 f'{jitter_per_frame(ref).mean() * MM_PER_M:.1f}'])
+    rows.append(['the reference itself', '0.0', '0.0', '0.0'] + ['—'] * ROOT_COLUMNS
+                + [f'{bone_std_mm(ref, parents):.1f}', '0.0', f'{jitter_per_frame(ref).mean() * MM_PER_M:.1f}'])
     print(cb.format_table(headers, rows))
+    # the command's own path with --person-height (LiftSettings.person_height) gives column (d) of its row
+    from dataclasses import replace
+    sized = VideoLifter(replace(lifter.settings, person_height=known_height), model=lifter.model)
+    sized_error = root_error_m(sized.lift_keypoints(result.keypoints).trajectory, reference)
+    print(f'# the command with --person-height {known_height:.3f} (LiftSettings.person_height): root error '
+          f'{sized_error:.2f} m (the table\'s "default f + known height" of the command: '
+          f'{measured[list(result.stages)[-1]][6]:.2f} m)')
 
     from common.metrics import mean_acceleration_error
     raw_accel = mean_acceleration_error(result.stages['raw'], ref)
@@ -165,8 +189,8 @@ def measure(args):
           f'({"met" if final_accel <= raw_accel / 2 else "not met"})')
     print(f'# note: the reference shakes by {jitter_per_frame(ref).mean() * MM_PER_M:.1f} mm/f^2 itself (4-view '
           'triangulation, no filter): an acceleration error below that cannot be seen against it; the jitter '
-          'column compares the outputs directly. "same, one scale": the known-camera trajectory after one '
-          'factor for the whole video (what a person of the right size would give)')
+          'column compares the outputs directly. "known f, one scale": the known-camera trajectory after the '
+          'one factor for the whole video that fits it best (an upper bound on what any size can give)')
     return 0
 
 

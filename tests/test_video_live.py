@@ -4,6 +4,8 @@ stands in for MediaPipe. Skipped where OpenCV (the video extra) is not installed
 import numpy as np
 import pytest
 
+from common.data.layouts import H36M_17
+from common.video_pipeline.skeleton import bone_vectors
 from tests.cli_fixtures import one_error_line
 from tests.video_fixtures import ScriptedDetector, load_script, walking_person, write_video
 
@@ -43,8 +45,31 @@ def test_a_file_played_at_its_frame_rate_gives_every_pose_no_sooner_than_the_mod
     poses = np.stack(stats.poses)
     assert poses.shape == (stats.frames, 17, 3) and np.abs(poses[:, 0]).max() == 0
     assert np.isfinite(np.stack(stats.trajectory)).all()
+    # bones fitted live: the first second's running median, then frozen; after it one length per bone
+    bones = stats.bones
+    assert bones.warmup == FPS and bones.frozen and len(poses) > bones.warmup + 1
+    lengths = np.linalg.norm(bone_vectors(poses, H36M_17.parents), axis=-1)       # (N, 17)
+    assert lengths[bones.warmup:, 1:].std(axis=0).max() < 1e-5
+    np.testing.assert_allclose(lengths[-1], bones.lengths, atol=1e-5)
     line = stats.describe()
     assert line.startswith(f'live {video}: {stats.frames} frames lifted at ') and 'latency median' in line
+    assert f'bones fitted (frozen after {FPS} poses), skeleton height ' in line, line
+
+
+def test_live_bones_can_be_left_raw_or_scaled_to_a_height(tmp_path):
+    from common.video_pipeline import LiftSettings, VideoLifter
+    from common.video_pipeline.live import run_live
+    from common.video_pipeline.skeleton import standing_height
+    video = write_video(tmp_path / 'walk.mp4', np.zeros((12, 300, 200, 3), dtype=np.uint8), fps=FPS)
+    person = walking_person(12, speed=0.5)
+    checkpoint = str(make_checkpoint(tmp_path / 'tiny.bin', num_frame=1))
+    detector = lambda: ScriptedDetector([[p] for p in person])                    # noqa: E731
+    raw = run_live(str(video), VideoLifter(LiftSettings(checkpoint=checkpoint, tta=False, fit_bones=False)), detector)
+    assert raw.bones is None and 'bones fitted' not in raw.describe()
+    tall = run_live(str(video), VideoLifter(LiftSettings(checkpoint=checkpoint, tta=False, person_height=1.8)), detector)
+    heights = standing_height(np.linalg.norm(bone_vectors(np.stack(tall.poses), H36M_17.parents), axis=-1))
+    np.testing.assert_allclose(heights, 1.8, atol=1e-5)
+    assert 'not yet frozen: 20 poses needed' in tall.describe() and 'skeleton height 1.80 m' in tall.describe()
 
 
 def test_a_camera_that_cannot_be_opened_is_one_error_line(tmp_path, capsys):

@@ -13,7 +13,8 @@ from Python: ``lift_video('clip.mp4')``). Stages (a progress bar each on a termi
 4. smoothing: the One-Euro filter (``--smoothing none`` to switch it off; ``--smoothing-min-cutoff``,
    ``--smoothing-beta``);
 5. placement: the pelvis in the camera frame per frame, fitted to the 2D keypoints through a
-   pinhole camera (``--focal-length PX``; default: the picture's diagonal in pixels);
+   pinhole camera (``--focal-length PX``; default: the picture's diagonal in pixels); the distance
+   scales with the body's size, the model's own unless ``--person-height M`` sets it;
 ``--camera SOURCE`` runs the same pipeline live, frame by frame (`common.video_pipeline.live`), on a
 camera index, a stream URL or a file played at its own frame rate, and prints frames/s and latency.
 
@@ -54,6 +55,9 @@ def build_parser():
     parser.add_argument('--focal-length', type=float, default=None, metavar='PX',
                         help="the camera's focal length in pixels of the video (default: the picture's diagonal, "
                              'a 53-degree lens)')
+    parser.add_argument('--person-height', type=float, default=None, metavar='M',
+                        help="the person's height in metres (0.5 to 2.5): the fitted skeleton is scaled to it, and "
+                             "the distance to the camera with it (default: the model's own size)")
     parser.add_argument('--no-bone-fit', dest='fit_bones', action='store_false',
                         help='keep the raw poses (bone lengths vary from frame to frame)')
     parser.add_argument('--smoothing', choices=('one-euro', 'none'), default='one-euro',
@@ -90,11 +94,21 @@ def lift_settings(args):
                                                ('beta', args.smoothing_beta)) if value is not None}
         smoothing = OneEuro(**given)
     return LiftSettings(checkpoint=args.checkpoint, min_confidence=args.min_confidence, tta=not args.no_tta,
-                        focal_length=args.focal_length, fit_bones=args.fit_bones, smoothing=smoothing)
+                        focal_length=args.focal_length, fit_bones=args.fit_bones, smoothing=smoothing,
+                        person_height=args.person_height)
 
 
 def warn(message):
     print(f'warning: {message}', file=sys.stderr, flush=True)
+
+
+def skeleton_height(result, args):
+    """The standing height the result's skeleton implies (`skeleton.standing_height`), and where its size came from."""
+    from common.video_pipeline.skeleton import bone_lengths, standing_height
+    lengths = result.bone_lengths if result.bone_lengths is not None else bone_lengths(result.poses,
+                                                                                       result.joints.parents)
+    source = 'given' if args.person_height is not None else "the model's own size; --person-height to set it"
+    return f'skeleton height {float(standing_height(lengths)):.2f} m ({source})'
 
 
 def live_to_3d(args, log=print):
@@ -177,7 +191,7 @@ def video_to_3d(args, log=print):
             f'stages: {", ".join(result.stages)}')
         source = 'given' if result.focal_length_given else "default: the picture's diagonal; --focal-length to set it"
         log(f'placed in the camera frame with a focal length of {result.focal_length:.0f} px ({source}); '
-            f'mean distance {float(result.trajectory[:, 2].mean()):.2f} m')
+            f'mean distance {float(result.trajectory[:, 2].mean()):.2f} m; {skeleton_height(result, args)}')
         # 3. files
         for path in write_outputs(result, files):
             log(f'wrote {path}')

@@ -12,8 +12,11 @@ Per frame (no look-ahead): the detector, `common.detection.OnlineTrack` (one per
 `KeypointCodec` (COCO pixels -> normalised Human3.6M), `common.streaming.Lifter` (the pose of the
 frame whose window just completed: a centred model waits (F-1)/2 frames, a causal one none), the
 root made the origin, the One-Euro filter (`smoothing.OneEuroStream`, causal) and the placement of
-that frame alone (`scene.fit_trajectory` without the temporal prior). Bones are not fitted (their
-lengths are not known before the end of a stream).
+that frame alone (`scene.fit_trajectory` without the temporal prior). Bones (unless ``fit_bones`` is
+off): `skeleton.CausalBoneLengths` learns their lengths from the raw poses of the first
+`skeleton.LIVE_BONE_WARMUP_SECONDS` (a running median, then frozen) and every pose, after the
+filter, is fitted to the lengths known at its moment, scaled to ``person_height`` when given; so
+the bones hold one length from the end of the warm-up on, and the placement sees that skeleton.
 
 Latency of a pose: from the moment its frame arrived (a file: its due time) to the moment the pose is
 ready, so it includes the model's wait for later frames.
@@ -31,6 +34,7 @@ from common.errors import UserError
 from common.io.native_output import native_stderr_silenced
 from common.video_pipeline.codec import KeypointCodec
 from common.video_pipeline.scene import default_focal_length, fit_trajectory, keypoint_noise
+from common.video_pipeline.skeleton import CausalBoneLengths, live_warmup_poses, standing_height
 from common.video_pipeline.smoothing import OneEuroStream
 
 FALLBACK_FPS = 30.0
@@ -93,7 +97,8 @@ class LiveSource:
 @dataclass
 class LiveStats:
     """What a live run did: frames read / lifted, poses (N, 17, 3) root-relative and (N, 3) trajectory of the
-    frames lifted, latencies (seconds, one per pose made while the stream ran), the model's wait in frames."""
+    frames lifted, latencies (seconds, one per pose made while the stream ran), the model's wait in frames;
+    bones: the `skeleton.CausalBoneLengths` the poses were fitted with (None: not fitted)."""
     source: str
     fps: float
     frames: int = 0
@@ -103,6 +108,7 @@ class LiveStats:
     latencies: list = field(default_factory=list)
     poses: list = field(default_factory=list)
     trajectory: list = field(default_factory=list)
+    bones: CausalBoneLengths | None = None
 
     def describe(self):
         done = len(self.poses)
@@ -114,6 +120,10 @@ class LiveStats:
             line += (f'; latency median {np.median(ms):.0f} ms, 95th percentile {np.percentile(ms, 95):.0f} ms '
                      f'(the model waits for {self.wait_frames} later frames: {self.wait_frames / rate * 1000:.0f} ms '
                      f'at {rate:.1f} frames/s)')
+        if self.bones is not None and self.bones.lengths is not None:
+            state = ('frozen' if self.bones.frozen else
+                     f'not yet frozen: {self.bones.warmup} poses needed') + f' after {self.bones.poses_seen} poses'
+            line += f'; bones fitted ({state}), skeleton height {standing_height(self.bones.lengths):.2f} m'
         return line
 
 
@@ -134,14 +144,20 @@ def run_live(source, lifter, make_detector, max_frames=None, on_pose=None, clock
     focal = settings.focal_length or default_focal_length(*video.size)
     centre, noise = (video.size[0] / 2, video.size[1] / 2), keypoint_noise(*video.size)
     stats = LiveStats(source=str(source), fps=video.fps, wait_frames=stream.latency_frames)
+    if settings.fit_bones:
+        stats.bones = CausalBoneLengths(H36M_17.parents, live_warmup_poses(video.fps), settings.person_height)
     waiting = deque()                                          # (arrival, pixels) of frames pushed, not yet posed
     track = OnlineTrack(settings.min_confidence)
     start = clock()
 
     def finish(pose, arrival, pixels, live=True):
         pose = codec.root_relative(pose[None])[0]
+        if stats.bones is not None:
+            stats.bones.update(pose)                                  # the raw pose's bones, as offline
         if smoother is not None:
             pose = codec.root_relative(smoother.step(pose)[None])[0]
+        if stats.bones is not None:
+            pose = stats.bones.fit(pose)
         root = fit_trajectory(pose[None], pixels[None], np.ones((1, len(pixels))), focal, centre, video.fps, noise,
                               acceleration=None)[0]
         stats.poses.append(pose)

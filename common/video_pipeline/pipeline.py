@@ -14,8 +14,8 @@ then ``lift(path)`` runs the stages on one video:
 2. lift: `KeypointCodec` (pixels -> normalised Human3.6M-17) and PoseFormer on every frame
    (`common.evaluation.predict_sequence`, flip test-time augmentation unless ``tta`` is off); the
    prediction made root-relative (joint 0 subtracted from every joint): the stage ``'raw'``;
-3. bones (`skeleton`, unless ``fit_bones`` is off): one length per bone for the video (median),
-   every frame fitted to it: the stage ``'fitted'``;
+3. bones (`skeleton`, unless ``fit_bones`` is off): one length per bone for the video (median;
+   scaled to ``person_height`` when given), every frame fitted to it: the stage ``'fitted'``;
 4. smoothing (`smoothing.one_euro`, unless ``smoothing`` is None) of the raw poses, then the bones
    fitted again: the stage ``'smoothed'``; the last stage made is the result's ``poses``;
 5. placement (`scene.fit_trajectory`): the camera-frame pelvis per frame from the 2D keypoints
@@ -34,7 +34,7 @@ from common.data.types import Symmetry
 from common.errors import UserError
 from common.video_pipeline.codec import KeypointCodec
 from common.video_pipeline.scene import check_focal_length, default_focal_length, fit_trajectory, keypoint_noise
-from common.video_pipeline.skeleton import bone_lengths, fit_bones
+from common.video_pipeline.skeleton import bone_lengths, check_person_height, fit_bones, scale_to_height
 from common.video_pipeline.smoothing import OneEuro, one_euro
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,7 +48,9 @@ class LiftSettings:
     checkpoint: a PoseFormer checkpoint file (None: `DEFAULT_CHECKPOINT`); min_confidence: 2D
     joints scored lower are interpolated over time; tta: flip test-time augmentation; focal_length:
     pixels (None: `default_focal_length`); fit_bones: one length per bone; smoothing: the One-Euro
-    filter's parameters, or None for no smoothing; device: where the model runs.
+    filter's parameters, or None for no smoothing; device: where the model runs; person_height: metres,
+    the fitted skeleton scaled to that standing height (`skeleton.standing_height`) before the placement,
+    so the distance scales with it (None: the model's own size; needs ``fit_bones``).
     """
     checkpoint: str | None = None
     min_confidence: float = 0.3
@@ -57,6 +59,7 @@ class LiftSettings:
     fit_bones: bool = True
     smoothing: OneEuro | None = field(default_factory=OneEuro)
     device: str = 'cpu'
+    person_height: float | None = None
 
 
 @dataclass
@@ -149,6 +152,11 @@ class VideoLifter:
         self.settings = settings
         if settings.focal_length is not None:
             check_focal_length(settings.focal_length)
+        if settings.person_height is not None:
+            check_person_height(settings.person_height)
+            if not settings.fit_bones:
+                raise UserError(f'{settings.person_height}: sets the size of the fitted skeleton; the bones are '
+                                'not fitted (bone fitting is switched off)', setting='person_height')
         if model is not None:
             self.checkpoint, self.model, self.notes = '(a model given in memory)', model.eval(), []
             return
@@ -195,7 +203,7 @@ class VideoLifter:
         fps = detected.fps
         rate = fps or float(DEFAULT_FPS)
         if self.settings.fit_bones:
-            lengths = bone_lengths(stages['raw'], H36M_17.parents)
+            lengths = scale_to_height(bone_lengths(stages['raw'], H36M_17.parents), self.settings.person_height)
             stages['fitted'] = fit_bones(stages['raw'], H36M_17.parents, lengths)
         if self.settings.smoothing is not None:
             smoothed = codec.root_relative(one_euro(stages['raw'], rate, self.settings.smoothing))
