@@ -79,6 +79,7 @@ def run(args, phase=None):
             train_model(args, folder, bundle, model, checkpoint, checkpoint_file, context, phase, experiment_log,
                         log)
             phase.name = 'after-train'
+        teardown_distributed(context, together=True)     # every rank leaves now; the main process evaluates alone
         if context.is_main:
             evaluate_and_render(args, bundle, model, checkpoint, context.device, experiment_log, log)
         return 0

@@ -63,10 +63,21 @@ def setup_distributed(device):
     return DistributedContext(rank=dist.get_rank(), world_size=dist.get_world_size(), device=device)
 
 
-def teardown_distributed(context):
-    """Leave the process group (no-op for a single process)."""
+def teardown_distributed(context, together=False):
+    """Leave the process group (no-op for a single process, or once left).
+
+    ``together``: first wait for every rank (a barrier), so that all leave at the same moment: the end
+    of training, before the main process evaluates alone. Leaving is collective for the backends: a
+    rank that left while another went on working aborted at exit now and then (gloo, 2 ranks on a busy
+    CPU: "terminate called without an active exception", then torchrun stopped the main process in
+    its final evaluation). Without ``together`` (an error or a signal unwinds) nobody is waited for.
+    """
     if context.world_size > 1:
         import torch.distributed as dist
+        if not dist.is_initialized():
+            return
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 
