@@ -64,6 +64,12 @@ def lift_people(lifter, path, choice='all', progress=False, warn=None, make_dete
     options = {} if make_detector is None else {'make_detector': make_detector}
     detected = detect_people(path, min_confidence=lifter.settings.min_confidence, progress=progress, warn=warn,
                              setting='video', **options)
+    return lift_detected(lifter, detected, choice, progress=progress)
+
+
+def lift_detected(lifter, detected, choice='all', progress=False):
+    """The 3D stages on an earlier several-people 2D stage (`detect_people`'s `PeopleKeypoints`): the people
+    `choice` names, each lifted by `lifter` (`VideoLifter.lift_keypoints`); returns a `PeopleResult`."""
     chosen = select_people(detected, choice, setting='person')
     people = {person.id: lifter.lift_keypoints(person_keypoints(detected, person), progress=progress)
               for person in chosen}
