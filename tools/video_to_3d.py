@@ -145,6 +145,40 @@ def live_to_3d(args, log=print):
     return files
 
 
+def checked_lifter(args, files, log):
+    """What both video paths check before any work: the animation's kind and size, the output `files` (none
+    existing unless --overwrite), the model (the `VideoLifter` returned; its notes printed), the video, the
+    detector's package."""
+    from common.detection.mediapipe_pose import mediapipe_missing_reason
+    from common.detection.video import open_video
+    from common.render.sequence import check_viz_size
+    from common.render.writers import output_kind
+    from common.video_pipeline import VideoLifter
+    from common.video_pipeline.outputs import check_outputs
+    if 'animation' in files:
+        output_kind(files['animation'])
+        check_viz_size(args.viz_size)
+    check_outputs(files, Path(args.output), args.overwrite)
+    lifter = VideoLifter(lift_settings(args))
+    for note in lifter.notes:
+        log(f'note: {note}')
+    open_video(Path(args.video), setting='video').close()
+    reason = mediapipe_missing_reason()
+    if reason:
+        raise UserError(reason)
+    return lifter
+
+
+def write_and_render(write, render, animation, args, progress, log):
+    """Both video paths' end: ``write()`` the files (each path printed), then ``render(animation, limit=, size=,
+    progress=, log=)`` where an `animation` file is asked for."""
+    for path in write():
+        log(f'wrote {path}')
+    if animation:
+        summary = render(animation, limit=args.viz_limit, size=args.viz_size, progress=progress, log=log)
+        log(f'wrote {animation} ({summary.frames} frames, {summary.width}x{summary.height} px, {summary.fps:g} fps)')
+
+
 def person_line(person_id, result):
     """One printed line per person: id, frames, mean distance, bone sum."""
     from common.video_pipeline.skeleton import bone_lengths
@@ -159,14 +193,9 @@ def person_line(person_id, result):
 
 def people_to_3d(args, log=print):
     """--person: every chosen person of the video lifted (`VideoLifter.lift_people`), files keyed by id."""
-    from common.detection.mediapipe_pose import mediapipe_missing_reason
     from common.detection.people import check_choice
-    from common.detection.video import open_video
     from common.progress import progress_wanted
-    from common.render.sequence import check_viz_size
-    from common.render.writers import output_kind
-    from common.video_pipeline import VideoLifter
-    from common.video_pipeline.outputs import (check_bvh, check_outputs, earlier_people_files, held_output_folder,
+    from common.video_pipeline.outputs import (check_bvh, earlier_people_files, held_output_folder,
                                                people_output_files, render_people, write_people_outputs)
     if args.camera is not None:
         raise UserError(f'{args.person}: several people are lifted from a video file, not live ({{camera}}); give '
@@ -179,20 +208,10 @@ def people_to_3d(args, log=print):
     video_path, folder = Path(args.video), Path(args.output)
     animation = None if args.no_render else args.format
     shared, _ = people_output_files(folder, video_path.stem, (), animation, args.bvh)
-    if animation:
-        output_kind(shared['animation'])
-        check_viz_size(args.viz_size)
     if args.bvh:
         check_bvh(args.bvh, folder)
     before = {**shared, **{str(p): p for p in earlier_people_files(folder, video_path.stem, args.bvh)}}
-    check_outputs(before, folder, args.overwrite)
-    lifter = VideoLifter(lift_settings(args))
-    for note in lifter.notes:
-        log(f'note: {note}')
-    open_video(video_path, setting='video').close()
-    reason = mediapipe_missing_reason()
-    if reason:
-        raise UserError(reason)
+    lifter = checked_lifter(args, before, log)
     with held_output_folder(before, folder, args.overwrite):
         # 2. detect and lift every chosen person (nothing written yet)
         result = lifter.lift_people(video_path, choice, progress=progress, warn=warn)
@@ -206,28 +225,17 @@ def people_to_3d(args, log=print):
             f'frame with a focal length of {first.focal_length:.0f} px ({source}):')
         for person_id, person in result.people.items():
             log(f'  {person_line(person_id, person)}')
-        # 3. files
+        # 3. files, 4. render
         shared, per_person = people_output_files(folder, video_path.stem, list(result.people), animation, args.bvh)
-        for path in write_people_outputs(result, shared, per_person):
-            log(f'wrote {path}')
-        # 4. render
-        if animation:
-            summary = render_people(result, shared['animation'], limit=args.viz_limit, size=args.viz_size,
-                                    progress=progress, log=log)
-            log(f'wrote {shared["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
-                f'{summary.fps:g} fps)')
+        write_and_render(lambda: write_people_outputs(result, shared, per_person),
+                         lambda path, **options: render_people(result, path, **options), shared.get('animation'),
+                         args, progress, log)
     return {**shared, **{(kind, i): p for i, files in per_person.items() for kind, p in files.items()}}
 
 
 def video_to_3d(args, log=print):
-    from common.detection.mediapipe_pose import mediapipe_missing_reason
-    from common.detection.video import open_video
     from common.progress import progress_wanted
-    from common.render.sequence import check_viz_size
-    from common.render.writers import output_kind
-    from common.video_pipeline import VideoLifter
-    from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
-                                               write_outputs)
+    from common.video_pipeline.outputs import held_output_folder, output_files, render_result, write_outputs
 
     if args.person is not None:
         return people_to_3d(args, log)
@@ -241,17 +249,7 @@ def video_to_3d(args, log=print):
     folder = Path(args.output)
     animation = None if args.no_render else args.format
     files = output_files(folder, video_path.stem, animation, args.bvh)
-    if animation:
-        output_kind(files['animation'])
-        check_viz_size(args.viz_size)
-    check_outputs(files, folder, args.overwrite)
-    lifter = VideoLifter(lift_settings(args))
-    for note in lifter.notes:
-        log(f'note: {note}')
-    open_video(video_path, setting='video').close()
-    reason = mediapipe_missing_reason()
-    if reason:
-        raise UserError(reason)
+    lifter = checked_lifter(args, files, log)
     with held_output_folder(files, folder, args.overwrite):
         # 2. detect and lift (nothing written yet)
         result = lifter.lift(video_path, progress=progress, warn=warn)
@@ -264,15 +262,10 @@ def video_to_3d(args, log=print):
         source = 'given' if result.focal_length_given else "default: the picture's diagonal; --focal-length to set it"
         log(f'placed in the camera frame with a focal length of {result.focal_length:.0f} px ({source}); '
             f'mean distance {float(result.trajectory[:, 2].mean()):.2f} m')
-        # 3. files
-        for path in write_outputs(result, files):
-            log(f'wrote {path}')
-        # 4. render
-        if animation:
-            summary = render_result(result, files['animation'], limit=args.viz_limit, size=args.viz_size,
-                                    progress=progress, log=log)
-            log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
-                f'{summary.fps:g} fps)')
+        # 3. files, 4. render
+        write_and_render(lambda: write_outputs(result, files),
+                         lambda path, **options: render_result(result, path, **options), files.get('animation'),
+                         args, progress, log)
     return files
 
 
