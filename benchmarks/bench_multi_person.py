@@ -20,9 +20,12 @@ for the pose detectors, after `common.detection.multi_tracking.track_people`: th
 the identity switches, counted as (a) frames where a kept track's hips jump more than a third of
 its size from one frame with a detection to the next (the track went over to another body) plus
 (b) the kept tracks beyond the count by eye (someone split into several ids); detection ms/frame
-(median) and frames/s; and the lift per person: PoseFormer (full-size configuration, seeded random
-weights: speed does not depend on them; F = ``--lift-frames``) on each kept person's frames, in ms
-per frame and person (flip TTA on, as ``tools/video_to_3d.py``).
+(median) and frames/s; the lift per person: the 3D stages of ``tools/video_to_3d.py --person``
+(`VideoLifter.lift_keypoints` on `common.detection.people.person_keypoints`: codec, PoseFormer with
+flip TTA, bone fitting, One-Euro, placement; full-size configuration, seeded random weights: speed does
+not depend on them; F = ``--lift-frames``) on each kept person's frames, in ms per frame and person
+(median over the people); and the whole offline run's frames/s with every kept person lifted:
+1000 / (detect ms + lift ms x people kept), decoding and drawing left out.
 
 The count by eye of the test clip: two people in every one of its 100 frames, nobody else (every
 10th frame looked at; see tests/test_multi_person_video.py). For another video give ``--by-eye N``
@@ -32,6 +35,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,26 +88,23 @@ def identity_switches(people, by_eye):
     return jumps + max(0, len(people) - by_eye)
 
 
-def lift_ms_per_person_frame(people, width, height, num_frame, threads):
-    """Median over people of the ms per frame of lifting one person's present frames."""
+def lift_ms_per_person_frame(detected, num_frame, threads):
+    """Median over the people of `detected` (`PeopleKeypoints`) of the ms per frame of lifting one person's
+    frames through the video command's 3D stages (`VideoLifter.lift_keypoints`)."""
     import numpy as np
     import torch
 
-    from common.data.camera import normalize_screen_coordinates
-    from common.data.layouts import H36M_17, coco_to_h36m
-    from common.data.types import Symmetry
-    from common.evaluation import predict_sequence
+    from common.detection.people import person_keypoints
+    from common.video_pipeline import VideoLifter
     torch.set_num_threads(threads)
-    model = cb.make_model(num_frame).eval()
-    symmetry = Symmetry(list(H36M_17.left), list(H36M_17.right), list(H36M_17.left), list(H36M_17.right))
+    lifter = VideoLifter(model=cb.make_model(num_frame))
     times = []
-    for person in people:
-        keypoints = person.keypoints[person.present, :, :2]
+    for person in detected.people:
+        keypoints = person_keypoints(detected, person)
         start = time.perf_counter()
-        poses_2d = normalize_screen_coordinates(coco_to_h36m(keypoints), w=width, h=height).astype(np.float32)
-        poses = predict_sequence(model, poses_2d, symmetry, tta=True)
-        times.append((time.perf_counter() - start) / len(keypoints) * 1e3)
-        assert np.isfinite(poses).all() and len(poses) == len(keypoints)
+        result = lifter.lift_keypoints(keypoints)
+        times.append((time.perf_counter() - start) / len(result.poses) * 1e3)
+        assert np.isfinite(result.poses_camera).all() and len(result.poses) == int(person.present.sum())
     return float(np.median(times)) if times else float('nan')
 
 
@@ -131,7 +132,9 @@ def main(argv=None):
     cv2.setNumThreads(args.threads)
     from common.detection import MediaPipePose
     from common.detection.multi_person import MultiPersonPose
+    from common.data.layouts import COCO_17
     from common.detection.multi_tracking import track_people
+    from common.detection.people import PeopleKeypoints
     makers = {'mediapipe pose': MediaPipePose, 'opencv hog': HogPeople, 'blazepose multi': MultiPersonPose}
     frames, fps = read_frames(args.video)
     height, width = frames[0].shape[:2]
@@ -142,19 +145,23 @@ def main(argv=None):
     for name in args.detectors:
         candidates, seconds = cb.timed_detections(makers[name], frames)
         found = np.array([len(c) for c in candidates])
-        kept = switches = lift = '-'
+        kept = switches = lift = whole = '-'
+        detect_ms = np.median(seconds) * 1e3
         if name != 'opencv hog':
             people, rule = track_people(candidates, 17, fps)
             kept, switches = len(people), identity_switches(people, by_eye)
-            lift = f'{lift_ms_per_person_frame(people, width, height, args.lift_frames, args.threads):.1f}'
+            detected = PeopleKeypoints(name=os.path.basename(args.video), path=Path(args.video), layout=COCO_17,
+                                       people=people, frames=len(frames), width=width, height=height, fps=fps,
+                                       detector=name, drop_rule=rule)
+            lift_ms = lift_ms_per_person_frame(detected, args.lift_frames, args.threads)
+            lift, whole = f'{lift_ms:.1f}', f'{1e3 / (detect_ms + lift_ms * len(people)):.1f}'
             print(f'# {name}: {rule}')
-        detect_ms = np.median(seconds) * 1e3
         rows.append([name, f'{found.mean():.2f}', f'{100 * np.mean(found == by_eye):.0f} %',
                      f'{100 * np.minimum(found, by_eye).sum() / (by_eye * len(frames)):.0f} %', kept, switches,
-                     f'{detect_ms:.0f}', f'{1e3 / detect_ms:.1f}', lift])
+                     f'{detect_ms:.0f}', f'{1e3 / detect_ms:.1f}', lift, whole])
     print(cb.format_table(['detector', 'people/frame', 'frames = by eye', 'recall', 'people kept',
                            'identity switches', 'detect (ms/frame)', 'detect frames/s',
-                           f'lift F={args.lift_frames} (ms/frame/person)'], rows))
+                           f'lift F={args.lift_frames} (ms/frame/person)', 'detect + lift all (frames/s)'], rows))
     print(f'# 1-min load average after: {cb.load_average():.2f}')
 
 

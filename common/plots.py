@@ -227,12 +227,17 @@ def bone_colors(parents, left, right):
             for j, p in enumerate(parents)]
 
 
-class Skeleton2DArtist:
-    """Bones and joints of one 2D pose on an image axes; `update(points)` moves them, (J, 2) pixels."""
+def _colors(parents, left, right, color):
+    return bone_colors(parents, left, right) if color is None else [color] * len(parents)
 
-    def __init__(self, ax, parents, left, right, linewidth=2.0, markersize=3.0):
+
+class Skeleton2DArtist:
+    """Bones and joints of one 2D pose on an image axes; `update(points)` moves them, (J, 2) pixels.
+    Bones coloured by side (`bone_colors`), or all in `color` (e.g. one colour per person)."""
+
+    def __init__(self, ax, parents, left, right, linewidth=2.0, markersize=3.0, color=None):
         self.parents = list(parents)
-        colors = bone_colors(self.parents, left, right)
+        colors = _colors(self.parents, left, right, color)
         self.bones = [(j, p, ax.plot([], [], color=colors[j], linewidth=linewidth, solid_capstyle='round')[0])
                       for j, p in enumerate(self.parents) if p >= 0]
         self.joints = ax.plot([], [], 'o', color='white', markeredgecolor='black', markeredgewidth=0.5,
@@ -245,11 +250,11 @@ class Skeleton2DArtist:
 
 
 class Skeleton3DArtist:
-    """Bones of one 3D pose on a 3D axes (z up); `update(pose)` moves them, (J, 3)."""
+    """Bones of one 3D pose on a 3D axes (z up); `update(pose)` moves them, (J, 3). Colours as `Skeleton2DArtist`."""
 
-    def __init__(self, ax, parents, left, right, linewidth=2.5):
+    def __init__(self, ax, parents, left, right, linewidth=2.5, color=None):
         self.parents = list(parents)
-        colors = bone_colors(self.parents, left, right)
+        colors = _colors(self.parents, left, right, color)
         self.bones = [(j, p, ax.plot([0, 0], [0, 0], [0, 0], color=colors[j], linewidth=linewidth)[0])
                       for j, p in enumerate(self.parents) if p >= 0]
 

@@ -327,3 +327,52 @@ def test_readme_python_example_runs_verbatim(tmp_path, monkeypatch, checkpoint):
     exec(compile(code, 'README.md', 'exec'), namespace)
     result = namespace['result']
     assert result.poses_camera.shape == (100, 17, 3)
+
+
+# ------------------------------------------------------------------------------------ several people (issue 28)
+
+def test_several_people_each_lifted_on_their_own_frames_files_keyed_by_id(tmp_path, video, checkpoint):
+    """Two scripted people: #0 in every frame, #1 from frame 6 on and missing in frames 12-15. Each is lifted
+    by the one-person stages on the frames from their first to their last detection (gaps inside filled),
+    the result and the files say which video frames they cover, and an absent id is refused listing the ids."""
+    from common.io.npz import load_npz
+    from common.video_pipeline.outputs import people_output_files, write_people_outputs
+    a = walking_person(FRAMES, speed=0.5)
+    b = walking_person(FRAMES, scale=0.8, shift=(60, 20), speed=-0.3)
+    script = [[a[f]] + ([b[f]] if f >= 6 and not 12 <= f < 16 else []) for f in range(FRAMES)]
+    lifter = VideoLifter(LiftSettings(checkpoint=str(checkpoint)))
+    result = lifter.lift_people(video, 'all', make_detector=lambda: ScriptedDetector(script))
+    assert list(result.people) == [0, 1]
+    first, second = result.people[0], result.people[1]
+    np.testing.assert_array_equal(first.frames, np.arange(FRAMES))
+    np.testing.assert_array_equal(second.frames, np.arange(6, FRAMES))
+    assert second.keypoints.first_frame == 6 and second.keypoints.person == 1
+    assert second.keypoints.report.frames == FRAMES - 6 and second.keypoints.report.frames_without_person == 4
+    assert np.isnan(second.keypoints.scores[12 - 6:16 - 6]).all() and np.isfinite(second.keypoints.scores[:6]).all()
+    np.testing.assert_allclose(second.keypoints.keypoints[:6], b[6:12, :, :2], atol=1e-4)   # rows = its frames
+    for person in (first, second):                  # each placed by its own trajectory
+        assert person.poses_camera.shape == (len(person.frames), 17, 3) and (person.trajectory[:, 2] > 0).all()
+    placed = result.placed()
+    assert placed.shape == (FRAMES, 2, 17, 3) and np.isnan(placed[:6, 1]).all() and np.isfinite(placed[6:]).all()
+    np.testing.assert_allclose(placed[6:, 1], second.poses_camera)
+
+    shared, per_person = people_output_files(tmp_path, 'walk', list(result.people), bvh=tmp_path / 'walk.bvh')
+    written = write_people_outputs(result, shared, per_person)
+    names = sorted(p.name for p in written)
+    assert names == sorted(['data_2d_custom_walk_people.npz'] + [
+        f'walk_person{i}{suffix}' for i in (0, 1) for suffix in ('_3d.npy', '_3d_camera.npy', '_3d.json', '_3d.csv',
+                                                                 '.bvh')])
+    doc = json.loads(per_person[1]['json'].read_text())
+    assert (doc['person'], doc['video'], doc['first_frame'], doc['frames']) == (1, 'walk.mp4', 6, FRAMES - 6)
+    assert doc['video_frames']['last'] == FRAMES - 1
+    rows = per_person[1]['csv'].read_text().splitlines()
+    assert rows[1].startswith('6,0.200000,hip,') and rows[-1].startswith(f'{FRAMES - 1},')
+    np.testing.assert_allclose(np.load(per_person[1]['camera']), second.poses_camera, atol=1e-6)
+    positions = load_npz(shared['2d'])['positions_2d']
+    assert sorted(positions) == ['walk_person0', 'walk_person1']
+    assert positions['walk_person1']['custom'][0].shape == (FRAMES, 17, 2)     # all the video's frames
+
+    with pytest.raises(UserError) as err:
+        lifter.lift_people(video, '7', make_detector=lambda: ScriptedDetector(script))
+    assert err.value.setting == 'person' and 'ids 0, 1' in err.value.message
+    assert list(lifter.lift_people(video, '1', make_detector=lambda: ScriptedDetector(script)).people) == [1]

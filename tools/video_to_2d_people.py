@@ -23,10 +23,14 @@ from cli.parser import ArgumentParser, flag_names  # noqa: E402
 
 def person_choice(text):
     """--person: 'all', 'largest' or a person id (a whole number >= 0)."""
-    if text in ('all', 'largest') or (text.isdigit()):
-        return text
     import argparse
-    raise argparse.ArgumentTypeError(f'{text!r}: give all, largest or a person id (0, 1, ...)')
+
+    from common.detection.people import check_choice
+    from common.errors import UserError
+    try:
+        return check_choice(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
 
 
 def build_parser():
@@ -44,7 +48,7 @@ def build_parser():
 def write_people(args, make_detector=None):
     """The program on parsed `args`; `make_detector`: another several-people `Detector` factory (tests)."""
     from common.data.custom import write_custom
-    from common.detection.people import detect_people, select_people
+    from common.detection.people import custom_entries, detect_people, person_name, select_people
     from common.errors import UserError
     from common.io.writable import check_output_folder
     from common.progress import progress_wanted
@@ -62,12 +66,11 @@ def write_people(args, make_detector=None):
                            warn=lambda message: print(f'warning: {message}', file=sys.stderr), setting='video')
     chosen = select_people(result, args.person)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    write_custom(out, {f'{video.stem}_person{p.id}': (p.keypoints[..., :2], result.width, result.height, result.fps)
-                       for p in chosen})
+    write_custom(out, custom_entries(result, chosen))
     print(f'{result.name}: {len(result.people)} people found by {result.detector}; {result.drop_rule}')
     for person in chosen:
         frames = result.frames
-        print(f'  {video.stem}_person{person.id}: detected in {int(person.detected.sum())} of {frames} frames, '
+        print(f'  {person_name(video.stem, person.id)}: detected in {int(person.detected.sum())} of {frames} frames, '
               f'present in frames {person.present.argmax()}-{frames - 1 - person.present[::-1].argmax()}; '
               f'{person.report.describe()}')
     print(f'wrote {out}')

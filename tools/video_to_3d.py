@@ -15,6 +15,12 @@ from Python: ``lift_video('clip.mp4')``). Stages (a progress bar each on a termi
 5. placement: the pelvis in the camera frame per frame, fitted to the 2D keypoints through a
    pinhole camera (``--focal-length PX``; default: the picture's diagonal in pixels); the distance
    scales with the body's size, the model's own unless ``--person-height M`` sets it;
+``--person all|largest|ID`` lifts several people instead (`VideoLifter.lift_people`): the several-people
+detector (every person under a stable id), then each chosen person through the same stages 2-5 on
+the frames from their first to their last detection; files per person ``<name>_person<ID>_3d.*``
+(``--bvh X.bvh``: ``X_person<ID>.bvh``), one 2D file and one animation of them all
+(`common.video_pipeline.outputs`). Without ``--person`` the one-person path runs (it keeps the largest,
+most lasting person; better for a video of one person).
 ``--camera SOURCE`` runs the same pipeline live, frame by frame (`common.video_pipeline.live`), on a
 camera index, a stream URL or a file played at its own frame rate, and prints frames/s and latency.
 
@@ -49,6 +55,10 @@ def build_parser():
                              'video file played at its frame rate; prints frames/s and latency')
     parser.add_argument('--max-frames', type=int, default=None, metavar='N',
                         help='with --camera: stop after N frames (default: when the source ends, or Ctrl-C)')
+    parser.add_argument('--person', default=None, metavar='all|largest|ID',
+                        help='several people: lift every person (all), the largest (near and lasting) or one track '
+                             'id, each into its own files (<name>_person<ID>_3d.*) and one animation of them all '
+                             '(default: the one-person path)')
     parser.add_argument('-c', '--checkpoint', metavar='FILE', default=None,
                         help=f'PoseFormer checkpoint with 17 Human3.6M joints (default: {DEFAULT_CHECKPOINT})')
     parser.add_argument('-o', '--output', metavar='DIR', default='out', help='output folder (default: out)')
@@ -149,16 +159,100 @@ def live_to_3d(args, log=print):
     return files
 
 
-def video_to_3d(args, log=print):
+def checked_lifter(args, files, log):
+    """What both video paths check before any work: the animation's kind and size, the output `files` (none
+    existing unless --overwrite), the model (the `VideoLifter` returned; its notes printed), the video, the
+    detector's package."""
     from common.detection.mediapipe_pose import mediapipe_missing_reason
     from common.detection.video import open_video
-    from common.progress import progress_wanted
     from common.render.sequence import check_viz_size
     from common.render.writers import output_kind
     from common.video_pipeline import VideoLifter
-    from common.video_pipeline.outputs import (check_outputs, held_output_folder, output_files, render_result,
-                                               write_outputs)
+    from common.video_pipeline.outputs import check_outputs
+    if 'animation' in files:
+        output_kind(files['animation'])
+        check_viz_size(args.viz_size)
+    check_outputs(files, Path(args.output), args.overwrite)
+    lifter = VideoLifter(lift_settings(args))
+    for note in lifter.notes:
+        log(f'note: {note}')
+    open_video(Path(args.video), setting='video').close()
+    reason = mediapipe_missing_reason()
+    if reason:
+        raise UserError(reason)
+    return lifter
 
+
+def write_and_render(write, render, animation, args, progress, log):
+    """Both video paths' end: ``write()`` the files (each path printed), then ``render(animation, limit=, size=,
+    progress=, log=)`` where an `animation` file is asked for."""
+    for path in write():
+        log(f'wrote {path}')
+    if animation:
+        summary = render(animation, limit=args.viz_limit, size=args.viz_size, progress=progress, log=log)
+        log(f'wrote {animation} ({summary.frames} frames, {summary.width}x{summary.height} px, {summary.fps:g} fps)')
+
+
+def person_line(person_id, result):
+    """One printed line per person: id, frames, mean distance, bone sum."""
+    from common.video_pipeline.skeleton import bone_lengths
+    frames = result.frames
+    lengths = result.bone_lengths if result.bone_lengths is not None else bone_lengths(result.poses,
+                                                                                     result.joints.parents)
+    detected = result.keypoints
+    return (f'#{person_id}: frames {frames[0]}-{frames[-1]} ({len(frames)} lifted, '
+            f'{len(frames) - detected.report.frames_without_person} detected); mean distance '
+            f'{float(result.trajectory[:, 2].mean()):.2f} m; bone sum {float(lengths.sum()):.2f} m')
+
+
+def people_to_3d(args, log=print):
+    """--person: every chosen person of the video lifted (`VideoLifter.lift_people`), files keyed by id."""
+    from common.detection.people import check_choice
+    from common.progress import progress_wanted
+    from common.video_pipeline.outputs import (check_bvh, earlier_people_files, held_output_folder,
+                                               people_output_files, render_people, write_people_outputs)
+    if args.camera is not None:
+        raise UserError(f'{args.person}: several people are lifted from a video file, not live ({{camera}}); give '
+                        'a video file', setting='person', mentions=('camera',))
+    if args.video is None:
+        raise UserError('missing: give a video file', setting='video')
+    # 1. everything that can be checked, before any work (the ids are known only after the detection)
+    choice = check_choice(args.person)
+    progress = progress_wanted()
+    video_path, folder = Path(args.video), Path(args.output)
+    animation = None if args.no_render else args.format
+    shared, _ = people_output_files(folder, video_path.stem, (), animation, args.bvh)
+    if args.bvh:
+        check_bvh(args.bvh, folder)
+    before = {**shared, **{str(p): p for p in earlier_people_files(folder, video_path.stem, args.bvh)}}
+    lifter = checked_lifter(args, before, log)
+    with held_output_folder(before, folder, args.overwrite):
+        # 2. detect and lift every chosen person (nothing written yet)
+        result = lifter.lift_people(video_path, choice, progress=progress, warn=warn)
+        detected = result.detected
+        log(f'{detected.describe()}; {detected.width}x{detected.height} px, '
+            f'{f"{detected.fps:g} fps" if detected.fps else "no frame rate stated"}')
+        first = next(iter(result.people.values()))
+        source = 'given' if first.focal_length_given else "default: the picture's diagonal; --focal-length to set it"
+        log(f'lifted {len(result.people)} of {len(detected.people)} people with {first.checkpoint} '
+            f'({first.frames_per_window}-frame windows; stages: {", ".join(first.stages)}), each placed in the camera '
+            f'frame with a focal length of {first.focal_length:.0f} px ({source}):')
+        for person_id, person in result.people.items():
+            log(f'  {person_line(person_id, person)}')
+        # 3. files, 4. render
+        shared, per_person = people_output_files(folder, video_path.stem, list(result.people), animation, args.bvh)
+        write_and_render(lambda: write_people_outputs(result, shared, per_person),
+                         lambda path, **options: render_people(result, path, **options), shared.get('animation'),
+                         args, progress, log)
+    return {**shared, **{(kind, i): p for i, files in per_person.items() for kind, p in files.items()}}
+
+
+def video_to_3d(args, log=print):
+    from common.progress import progress_wanted
+    from common.video_pipeline.outputs import held_output_folder, output_files, render_result, write_outputs
+
+    if args.person is not None:
+        return people_to_3d(args, log)
     if args.camera is not None:
         return live_to_3d(args, log)
     if args.video is None:
@@ -169,17 +263,7 @@ def video_to_3d(args, log=print):
     folder = Path(args.output)
     animation = None if args.no_render else args.format
     files = output_files(folder, video_path.stem, animation, args.bvh)
-    if animation:
-        output_kind(files['animation'])
-        check_viz_size(args.viz_size)
-    check_outputs(files, folder, args.overwrite)
-    lifter = VideoLifter(lift_settings(args))
-    for note in lifter.notes:
-        log(f'note: {note}')
-    open_video(video_path, setting='video').close()
-    reason = mediapipe_missing_reason()
-    if reason:
-        raise UserError(reason)
+    lifter = checked_lifter(args, files, log)
     with held_output_folder(files, folder, args.overwrite):
         # 2. detect and lift (nothing written yet)
         result = lifter.lift(video_path, progress=progress, warn=warn)
@@ -192,15 +276,10 @@ def video_to_3d(args, log=print):
         source = 'given' if result.focal_length_given else "default: the picture's diagonal; --focal-length to set it"
         log(f'placed in the camera frame with a focal length of {result.focal_length:.0f} px ({source}); '
             f'mean distance {float(result.trajectory[:, 2].mean()):.2f} m; {skeleton_height(result, args)}')
-        # 3. files
-        for path in write_outputs(result, files):
-            log(f'wrote {path}')
-        # 4. render
-        if animation:
-            summary = render_result(result, files['animation'], limit=args.viz_limit, size=args.viz_size,
-                                    progress=progress, log=log)
-            log(f'wrote {files["animation"]} ({summary.frames} frames, {summary.width}x{summary.height} px, '
-                f'{summary.fps:g} fps)')
+        # 3. files, 4. render
+        write_and_render(lambda: write_outputs(result, files),
+                         lambda path, **options: render_result(result, path, **options), files.get('animation'),
+                         args, progress, log)
     return files
 
 

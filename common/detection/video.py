@@ -29,7 +29,9 @@ class VideoKeypoints:
     scores of the kept person (NaN where absent); width / height: pixels; fps: frames per second
     (None when the file states none); report: `GapReport`; tracks: people tracks found; detector: its name;
     world: (N, J, 3) float32 metres, the detector's own 3D of the kept person in ``layout`` (NaN where
-    absent), or None when the detector gives no 3D.
+    absent), or None when the detector gives no 3D; first_frame: the video frame of row 0 (the N rows are
+    the video's frames ``first_frame`` to ``first_frame + N - 1``; 0 for the one-person path, which covers
+    the whole video); person: the several-people tracker's id of this person, or None (one-person path).
     """
     name: str
     path: Path
@@ -43,6 +45,8 @@ class VideoKeypoints:
     tracks: int
     detector: str
     world: np.ndarray | None = None
+    first_frame: int = 0
+    person: int | None = None
 
 
 def open_video(path, setting):

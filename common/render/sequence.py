@@ -194,7 +194,6 @@ def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, 
     too when the sequence has it; trajectory: the prediction's root slot is its camera-frame trajectory,
     shown (the body moves). The figure is built once; every frame only moves the artists' data.
     """
-    from common.progress import progress_bar
     kind = output_kind(path)
     check_drawable(joints, path)
     frames = select_frames(len(seq.poses_2d)) if frames is None else frames
@@ -204,6 +203,14 @@ def render_sequence(path, seq, prediction, joints, keypoints, fps, frames=None, 
     animation = Animation(seq.poses_2d, prediction, seq.poses_3d if ground_truth else None, seq.cam, joints,
                           keypoints, frames, size=size, title=describe(seq), background=background,
                           trajectory=trajectory)
+    return write_animation(path, kind, animation, frames, fps, bitrate, video, progress)
+
+
+def write_animation(path, kind, animation, frames, fps, bitrate=3000, video=None, progress=False):
+    """Write `animation` (an object with ``figure``, ``show(frame, picture)``, ``size_px``) shown at each of
+    `frames` to `path` (`kind` 'gif' / 'mp4'), over the frames of the open `VideoReader` `video` when given
+    (stopping where the video ends); returns a `RenderSummary`."""
+    from common.progress import progress_bar
     pictures = video.frames_at(frames) if video is not None else None
     written = 0
     with open_writer(path, kind, animation.figure, fps, bitrate) as writer:

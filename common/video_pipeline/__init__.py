@@ -10,6 +10,7 @@
 * `scene`: the camera-frame pelvis (trajectory) by fitting the 3D to the 2D through a pinhole camera;
 * `skeleton`: one length per bone, every frame fitted to it;
 * `smoothing`: the One-Euro filter;
+* `people`: several people of one video, each lifted by the same stages (`VideoLifter.lift_people`, `PeopleResult`);
 * `outputs`: the files of a result (npy, JSON, CSV, BVH), written atomically into a locked folder;
 * `bvh`: the BVH writer (hierarchy, inverse kinematics).
 """

@@ -14,6 +14,16 @@ Files (``<name>``: the video's file name without extension), all in the output f
 - the BVH file, where asked (`common.video_pipeline.bvh`; from the fitted skeleton, fitted here when the
   raw output was asked for).
 
+Several people (`common.video_pipeline.people`; `people_output_files`): person ``ID`` is named
+``<name>_person<ID>`` (`common.detection.people.person_name`) and has the files above under that name
+(``<name>_person<ID>_3d.npy``, ``_3d_camera.npy``, ``_3d.json``, ``_3d.csv``) covering the frames from its
+first to its last detection (the JSON's ``first_frame`` and ``video_frames``; the CSV's ``frame`` column is
+the video's frame); the BVH ``<bvh>.bvh`` becomes ``<bvh>_person<ID>.bvh`` beside it; one
+``data_2d_custom_<name>_people.npz`` holds every chosen person over all the video's frames (as
+``tools/video_to_2d_people.py`` writes it), and one animation ``<name>_people_3d.mp4`` draws them all
+(`render_people`). Before the detection the ids are unknown: any earlier person file of the video in
+the folder (`earlier_people_files`) is refused unless ``overwrite``.
+
 `OutputFolder` checks everything before the work starts (the folder can be written, the files do
 not exist unless ``overwrite``, the BVH's folder exists or is the output folder) and, while held, locks the folder
 (`common.io.run_lock.hold_folder`): a second run into the same folder is refused at once.
@@ -46,18 +56,57 @@ def output_files(folder, name, animation=None, bvh=None):
     return files
 
 
+def person_bvh(bvh, person_id):
+    """The BVH file of person `person_id` when `bvh` was asked for: ``<bvh stem>_person<ID>.bvh`` beside it."""
+    from common.detection.people import person_name
+    bvh = Path(bvh)
+    return bvh.with_name(person_name(bvh.stem, person_id) + bvh.suffix)
+
+
+def people_output_files(folder, name, ids, animation=None, bvh=None):
+    """(shared, per_person) of a several-people run (see the module): ``shared`` ``{'2d', 'animation'}``
+    paths, ``per_person`` ``{id: {kind: Path}}`` (`output_files` of `person_name`, without '2d')."""
+    from common.detection.people import person_name
+    folder = Path(folder)
+    shared = {'2d': folder / f'data_2d_custom_{name}_people.npz'}
+    if animation:
+        shared['animation'] = folder / f'{name}_people_3d.{animation}'
+    per_person = {}
+    for person_id in ids:
+        files = output_files(folder, person_name(name, person_id), None, bvh and person_bvh(bvh, person_id))
+        del files['2d']
+        per_person[person_id] = files
+    return shared, per_person
+
+
+def earlier_people_files(folder, name, bvh=None):
+    """Files an earlier several-people run of the video `name` left (any id): its person files in `folder`
+    and, with `bvh`, its per-person BVH files beside `bvh`."""
+    from common.detection.people import person_name
+    pattern = person_name(name, '[0-9]*')
+    found = [p for p in Path(folder).glob(f'{pattern}_3d*') if p.is_file()] if Path(folder).is_dir() else []
+    if bvh is not None and Path(bvh).parent.is_dir():
+        found += [p for p in Path(bvh).parent.glob(person_bvh(bvh, '[0-9]*').name) if p.is_file()]
+    return sorted(found)
+
+
+def check_bvh(bvh, folder):
+    """The BVH path `bvh` can be written (its folder exists or is the output `folder`, it ends in .bvh)."""
+    bvh = Path(bvh)
+    if not bvh.parent.is_dir() and bvh.parent.resolve() != Path(folder).resolve():
+        raise UserError(f'{bvh}: the folder {bvh.parent} does not exist; create it or choose another path',
+                        setting='bvh')
+    if bvh.suffix.lower() != '.bvh':
+        raise UserError(f'{bvh}: the file name must end in .bvh', setting='bvh')
+    if bvh.parent.is_dir():
+        check_output_file(bvh, setting='bvh')
+
+
 def check_outputs(files, folder, overwrite):
     """Refuse, before any work, outputs that cannot be written or that exist without `overwrite`."""
     check_output_folder(folder, setting='output')
     if 'bvh' in files:
-        bvh = files['bvh']
-        if not bvh.parent.is_dir() and bvh.parent.resolve() != Path(folder).resolve():
-            raise UserError(f'{bvh}: the folder {bvh.parent} does not exist; create it or choose another path',
-                            setting='bvh')
-        if bvh.suffix.lower() != '.bvh':
-            raise UserError(f'{bvh}: the file name must end in .bvh', setting='bvh')
-        if bvh.parent.is_dir():
-            check_output_file(bvh, setting='bvh')
+        check_bvh(files['bvh'], folder)
     existing = [str(p) for p in files.values() if p.exists()]
     if existing and not overwrite:
         raise UserError(f'{existing[0]} already exists; pass {{overwrite}} to replace the results, or choose another '
@@ -99,9 +148,15 @@ def result_document(result, fps):
     def rounded(array, digits):
         return np.round(np.asarray(array, dtype=np.float64), digits).tolist()
 
+    frames = result.frames
+    person = {} if detected.person is None else {'person': detected.person, 'video': detected.path.name}
     return {
         'video': detected.name,
+        **person,
         'frames': int(len(result.poses)),
+        'first_frame': int(frames[0]),
+        'video_frames': {'first': int(frames[0]), 'last': int(frames[-1]),
+                         'note': "row i of every array is the video's frame first + i"},
         'fps': fps,
         'model': {'checkpoint': result.checkpoint, 'frames_per_window': result.frames_per_window},
         'detector': detected.detector,
@@ -142,28 +197,32 @@ def result_document(result, fps):
 
 
 def csv_text(result):
-    """frame, time_s, joint, x, y, z: the camera-frame poses, one row per frame and joint (metres)."""
+    """frame, time_s, joint, x, y, z: the camera-frame poses, one row per frame and joint (metres); frame: the
+    video's frame (`VideoResult.frames`), time_s its time in the video."""
     rate = result.rate
     out = io.StringIO()
     out.write('frame,time_s,joint,x,y,z\n')
-    for t, pose in enumerate(result.poses_camera):
+    for t, pose in zip(result.frames, result.poses_camera):
         for name, (x, y, z) in zip(result.joints.names, pose):
             out.write(f'{t},{t / rate:.6f},{name},{x:.5f},{y:.5f},{z:.5f}\n')
     return out.getvalue()
 
 
 def write_outputs(result, files):
-    """Write a `VideoResult`'s files (all but the animation), each atomically; returns the paths written."""
+    """Write a `VideoResult`'s files (all but the animation; the 2D file where `files` names one), each
+    atomically; returns the paths written."""
     from common.data.custom import write_custom
     from common.video_pipeline.bvh import bvh_text
     detected = result.keypoints
-    write_custom(files['2d'], {detected.name: (detected.keypoints, detected.width, detected.height, detected.fps)})
+    if '2d' in files:
+        write_custom(files['2d'], {detected.name: (detected.keypoints, detected.width, detected.height,
+                                                   detected.fps)})
     atomic_write(files['npy'], lambda f: np.save(f, result.poses.astype(np.float32)))
     atomic_write(files['camera'], lambda f: np.save(f, result.poses_camera))
     document = result_document(result, result.fps)
     atomic_write_text(files['json'], json.dumps(document, separators=(',', ':')) + '\n')
     atomic_write_text(files['csv'], csv_text(result))
-    written = [files[key] for key in ('2d', 'npy', 'camera', 'json', 'csv')]
+    written = [files[key] for key in ('2d', 'npy', 'camera', 'json', 'csv') if key in files]
     if 'bvh' in files:
         poses, lengths = result.poses_camera, result.bone_lengths
         if lengths is None:           # raw output asked for: a BVH skeleton still has one length per bone
@@ -203,3 +262,40 @@ def render_result(result, path, limit=-1, size=5, progress=False, log=print):
         return render_sequence(path, seq, placed, result.joints, result.joints, fps=result.rate, frames=frames,
                                size=size, video=background, ground_truth=False, progress=progress, log=log,
                                trajectory=True)
+
+
+def write_people_outputs(result, shared, per_person):
+    """Write a `PeopleResult`'s files (`people_output_files`; all but the animation), each atomically:
+    the 2D file of every chosen person, then each person's files. Returns the paths written."""
+    from common.data.custom import write_custom
+    from common.detection.people import custom_entries
+    detected = result.detected
+    chosen = [p for p in detected.people if p.id in result.people]
+    write_custom(shared['2d'], custom_entries(detected, chosen))
+    written = [shared['2d']]
+    for person_id, person in result.people.items():
+        written += write_outputs(person, per_person[person_id])
+    return written
+
+
+def render_people(result, path, limit=-1, size=5, progress=False, log=print):
+    """The animation of a `PeopleResult` at `path` (.mp4 / .gif): the video with every chosen person's 2D
+    skeleton beside one 3D scene with each placed by their trajectory, one colour and a ``#ID`` label per
+    person (`common.render.animation.PeopleAnimation`); ``limit``: the first frames only (-1: all);
+    ``size``: inches per panel. Returns a `RenderSummary`."""
+    from common.io.video import VideoReader
+    from common.render.animation import PeopleAnimation
+    from common.render.sequence import select_frames, write_animation
+    from common.render.writers import output_kind
+    detected = result.detected
+    kind = output_kind(path)
+    pixels = np.full((result.frames, len(result.people), 17, 2), np.nan, dtype=np.float32)
+    for index, person in enumerate(result.people.values()):
+        pixels[person.frames, index] = person.pixels
+    frames = select_frames(result.frames, limit=limit)
+    joints = next(iter(result.people.values())).joints
+    with VideoReader(detected.path, setting='video') as background:
+        animation = PeopleAnimation(pixels, result.placed(), list(result.people), detected.width, detected.height,
+                                    joints, frames, size=size, title=displayable(detected.name),
+                                    background=background.first)
+        return write_animation(path, kind, animation, frames, result.rate, video=background, progress=progress)

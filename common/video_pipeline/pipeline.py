@@ -100,6 +100,12 @@ class VideoResult:
         return (self.poses + self.trajectory[:, None, :]).astype(np.float32)
 
     @property
+    def frames(self):
+        """(N,) int: the video frame of each row (``keypoints.first_frame`` on: a person of several covers
+        the frames from their first to their last detection; the one-person path every frame)."""
+        return np.arange(len(self.poses)) + int(getattr(self.keypoints, 'first_frame', 0))
+
+    @property
     def width(self):
         return self.keypoints.width
 
@@ -189,6 +195,12 @@ class VideoLifter:
         detected = detect_video(path, make_detector, self.settings.min_confidence, progress=progress, warn=warn,
                                 setting='video')
         return self.lift_keypoints(detected, progress=progress)
+
+    def lift_people(self, path, choice='all', progress=False, warn=None, make_detector=None):
+        """Every person `choice` names ('all', 'largest' or an id) of the video file `path`, each lifted by
+        `lift_keypoints`; returns a `common.video_pipeline.people.PeopleResult` (see that module)."""
+        from common.video_pipeline.people import lift_people
+        return lift_people(self, path, choice, progress=progress, warn=warn, make_detector=make_detector)
 
     def lift_keypoints(self, detected, progress=False):
         """The 3D stages on a 2D stage's result (`common.detection.video.VideoKeypoints`, COCO-17)."""
