@@ -24,7 +24,8 @@ def test_rows_measure_what_they_say():
     cells, values = bench.pose_row('same', truth * 1.2 + 0.5, reference, H36M_17.parents, roots=(0.1,))
     assert values[0] < 1e-3 and values[1] < 1e-3                  # P-MPJPE (mm): scale and offset aligned away
     assert values[2] > 10                                          # MPJPE (mm): the 20 % larger body is not
-    assert cells[4] == '0.10' and cells[5:7] == ['—', '—'] and len(cells) == 10
+    assert cells[4] == '0.10' and cells[5:4 + bench.ROOT_COLUMNS] == ['—'] * (bench.ROOT_COLUMNS - 1)
+    assert len(cells) == 4 + bench.ROOT_COLUMNS + 3                # name, 3 pose errors, roots, bones, accel, jitter
     trajectory = rng.normal(0, 1, (20, 3)) + [0, 0, 4]
     assert abs(bench.one_scale(2 * trajectory, trajectory) - 0.5) < 1e-12
     assert abs(bench.root_error_m(trajectory + [0.3, 0.4, 0], {'root_camera': trajectory}) - 0.5) < 1e-9
