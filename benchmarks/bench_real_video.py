@@ -55,7 +55,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('-c', '--checkpoint', default=None,
-                   help='PoseFormer checkpoint (default: the video command\'s, models/embedded_f27.bin)')
+                   help='PoseFormer checkpoint (default: the video command\'s, models/embedded_f9.bin)')
     p.add_argument('--video', default=str(CLIP), help='the clip (default: tests/data/pose2sim_cam01.mp4)')
     p.add_argument('--reference', default=str(DEFAULT_REFERENCE),
                    help='its 3D reference (default: ../shared/video-ref/pose2sim_cam01_3d.npz)')

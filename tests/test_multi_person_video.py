@@ -84,7 +84,7 @@ def test_each_person_lifted_by_the_shipped_model_has_human_bone_lengths(result, 
     for person in result.people:
         export = tmp_path / f'person{person.id}.npy'
         assert main(['-d', 'custom', '-k', 'clip_people', '--data-dir', str(tmp_path), '-c', str(tmp_path / 'c'),
-                     '--evaluate', str(REPO / 'models' / 'embedded_f27.bin'), '--render', '--viz-subject',
+                     '--evaluate', str(REPO / 'models' / 'embedded_f9.bin'), '--render', '--viz-subject',
                      f'clip_person{person.id}', '--viz-action', 'custom', '--viz-limit', '1',
                      '--viz-output', str(tmp_path / 'one.gif'), '--viz-export', str(export)]) == 0
         poses = np.load(export)[:, 0]                                           # (N, 17, 3) metres
@@ -96,7 +96,7 @@ def test_each_person_lifted_by_the_shipped_model_has_human_bone_lengths(result, 
 
 # ------------------------------------------------------------------------------------ lifted in 3D (issue 28)
 
-SHIPPED = REPO / 'models' / 'embedded_f27.bin'
+SHIPPED = REPO / 'models' / 'embedded_f9.bin'
 
 # Adult segment lengths as fractions of body height (Winter, Biomechanics and Motor Control of Human
 # Movement, 4th ed., fig. 4.1): thigh 0.245, shank 0.246, upper arm 0.186, forearm 0.146, hip width 0.191 and

@@ -1,4 +1,4 @@
-"""The model that ships with the code (models/embedded_f27.bin) and what training checkpoints record
+"""The model that ships with the code (models/embedded_f9.bin) and what training checkpoints record
 about how they were made (issue 21)."""
 import json
 from pathlib import Path
@@ -11,7 +11,7 @@ from common.io.checkpoint import load_checkpoint
 from common.io.npz import load_npz
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / 'models' / 'embedded_f27.bin'
+SHIPPED = ROOT / 'models' / 'embedded_f9.bin'
 
 
 def test_training_checkpoints_record_command_seed_and_data_version(synthetic_model):
@@ -25,14 +25,14 @@ def test_training_checkpoints_record_command_seed_and_data_version(synthetic_mod
 
 
 def test_shipped_model_is_small_and_says_how_it_was_made():
-    assert SHIPPED.is_file(), 'models/embedded_f27.bin must be in the repository'
+    assert SHIPPED.is_file(), 'models/embedded_f9.bin must be in the repository'
     assert SHIPPED.stat().st_size < 8e6
     checkpoint = load_checkpoint(SHIPPED)
-    assert checkpoint['config']['num_frame'] == 27
+    assert checkpoint['config']['num_frame'] == 9
     assert checkpoint['optimizer'] is None  # slim: weights only
     assert checkpoint['layouts'] == {'joints': 'h36m', 'keypoints': 'h36m'}  # what it expects, kept by the slimming
     provenance = checkpoint['extra']['provenance']
-    assert provenance['command'].startswith('python run_poseformer.py -d synthetic -k detected -f 27 ')
+    assert provenance['command'].startswith('python run_poseformer.py -d synthetic -k detected -f 9 ')
     assert provenance['data']['dataset'] == 'synthetic'
     assert provenance['data']['synthetic_version'] == GENERATOR_VERSION  # trained on the data this code generates
     readme = (ROOT / 'models' / 'README.md').read_text()
@@ -43,7 +43,7 @@ def test_shipped_model_evaluates_on_the_embedded_data(synthetic_model, tmp_path)
     from run_poseformer import main
     data_dir, _ = synthetic_model
     out = tmp_path / 'results.json'
-    rc = main(['-d', 'synthetic', '--data-dir', str(data_dir), '-k', 'detected', '-a', 'Walking', '--downsample', '2',
+    rc = main(['-d', 'synthetic', '--data-dir', str(data_dir), '-k', 'detected', '-a', 'Walking', '--downsample', '10',
                '--evaluate', str(SHIPPED), '-c', str(tmp_path), '--results-json', str(out)])
     assert rc == 0
     p1 = json.loads(out.read_text())['action_wise_average']['mpjpe']

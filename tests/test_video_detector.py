@@ -149,7 +149,7 @@ def test_a_video_without_a_person_is_one_error_and_writes_nothing(tmp_path, caps
 
 
 def test_the_readme_video_command_with_the_shipped_model(tmp_path):
-    """The README's command as written (default model: models/embedded_f27.bin), its output folder moved
+    """The README's command as written (default model: models/embedded_f9.bin), its output folder moved
     to a temporary one and its animation cut to a preview: 3D of real proportions for every frame."""
     import shlex
     import subprocess
@@ -172,7 +172,7 @@ def test_the_readme_video_command_with_the_shipped_model(tmp_path):
         assert 0.25 < bone < 0.65, (a, b, bone)
     assert (tmp_path / 'out' / 'pose2sim_cam01_3d.mp4').is_file()
     doc = json.loads((tmp_path / 'out' / 'pose2sim_cam01_3d.json').read_text())
-    assert 'embedded_f27.bin' in json.dumps(doc)
+    assert 'embedded_f9.bin' in json.dumps(doc)
     # placed in the scene: the camera-frame joints reproject onto the 2D keypoints (Human3.6M joints copied
     # from COCO ones: hips, knees, ankles, shoulders, elbows, wrists), within a few percent of the picture
     placed = np.load(tmp_path / 'out' / 'pose2sim_cam01_3d_camera.npy')

@@ -1,7 +1,7 @@
 """Write a checkpoint for shipping: the model's weights, configuration, joint layouts and `extra`
 (history, provenance) only, without the optimizer and sampler states that resuming needs (a third the size).
 
-    python tools/slim_checkpoint.py checkpoint/embedded_f27/last_epoch.bin models/embedded_f27.bin
+    python tools/slim_checkpoint.py checkpoint/embedded_f9/last_epoch.bin models/embedded_f9.bin
 
 The result loads like any checkpoint (``--evaluate``, `common.streaming.model_from_checkpoint`),
 but cannot resume training.

@@ -38,7 +38,7 @@ from common.video_pipeline.skeleton import bone_lengths, check_person_height, fi
 from common.video_pipeline.smoothing import OneEuro, one_euro
 
 REPO = Path(__file__).resolve().parents[2]
-DEFAULT_CHECKPOINT = 'models/embedded_f27.bin'      # relative to the repository; the model that ships with it
+DEFAULT_CHECKPOINT = 'models/embedded_f9.bin'      # relative to the repository; the model that ships with it
 
 
 @dataclass(frozen=True)
