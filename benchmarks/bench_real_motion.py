@@ -228,8 +228,10 @@ def main(argv=None):
                   '--results-json', str(real_json)], 'real-motion evaluation')
             real = _load(real_json)
     print()
-    print(f'Trained on the embedded synthetic data: {args.train_args}'
-          + ('' if args.evaluate else f' -e {args.epochs}') + (f' (checkpoint {args.evaluate})' if args.evaluate else ''))
+    if args.evaluate:   # its own training flags are in the checkpoint; --train-args only gave -d/-k/--downsample here
+        print(f'Evaluated {args.evaluate} (synthetic evaluation flags from: {args.train_args})')
+    else:
+        print(f'Trained on the embedded synthetic data: {args.train_args} -e {args.epochs}')
     print('P1 = MPJPE, P2 = P-MPJPE, mm; left: synthetic test subjects S9, S11; right: real motion capture '
           f'({args.mocap_dir}, ground-truth 2D, --downsample {real_downsample})' if real else '')
     print(comparison_table(synthetic, real))
