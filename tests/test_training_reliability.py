@@ -195,7 +195,13 @@ class StallingFile(io.RawIOBase):
         if self.writes == 3:
             self.f.flush()
             open(opts['marker'], 'w').close()
-            time.sleep(600)
+            # Stall for up to 600 s in short sleeps, as a slow write returns to Python between its chunks:
+            # the kernel hands a signal sent to the process to any of its threads (torch's workers too), and
+            # Python runs the handler in the main thread between instructions, so one long sleep would hide
+            # a signal that landed on another thread until it ended (a 300 s hang in one CI run of five).
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
         return self.f.write(data)
 
 
