@@ -173,8 +173,11 @@ def test_lock_is_released_after_an_error(tmp_path):
 
 
 CHILD = r'''
-import io, json, os, sys, time
+import io, json, os, signal, sys, time
 import torch
+# Ctrl-C as at a terminal: a test run started in the background by a non-interactive shell (nohup ... &, some CI
+# runners) passes SIGINT down ignored, and Python then keeps it ignored: the SIGINT test's child would never see it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from cli.entry import run_program
 from common.data.sources import DataConfig, load_bundle
 from common.io.run_lock import claim_checkpoint_folder
