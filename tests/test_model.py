@@ -233,6 +233,7 @@ def test_quick_start_model_complexity_as_printed():
 def test_explicit_spatial_attention_on_cuda_computes_the_same_as_the_fused_kernel():
     torch.manual_seed(0)
     model = PoseTransformer(num_frame=9, embed_dim_ratio=16, depth=2, num_heads=4, drop_path_rate=0.0).eval()
+    assert all(blk.attn.fused_attn for blk in model.Spatial_blocks)      # heads of 4 channels: fused on the CPU
     x = torch.randn(3, 9, 17, 2)
     fused = model(x)
     model.choose_attention('cuda')                    # only flips a flag: needs no GPU
@@ -241,3 +242,17 @@ def test_explicit_spatial_attention_on_cuda_computes_the_same_as_the_fused_kerne
     torch.testing.assert_close(model(x), fused, rtol=0, atol=1e-6)
     model.choose_attention('cpu')
     assert all(blk.attn.fused_attn for blk in model.Spatial_blocks)
+
+
+def test_two_channel_heads_use_explicit_spatial_attention_on_the_cpu_with_the_same_result():
+    torch.manual_seed(0)
+    model = PoseTransformer(num_frame=9, embed_dim_ratio=16, depth=2, num_heads=8, drop_path_rate=0.0).eval()
+    assert all(not blk.attn.fused_attn for blk in model.Spatial_blocks)  # the quick start's heads: 16 / 8 = 2
+    assert all(blk.attn.fused_attn for blk in model.blocks)
+    x = torch.randn(3, 9, 17, 2)
+    explicit = model(x)
+    for blk in model.Spatial_blocks:
+        blk.attn.fused_attn = True
+    torch.testing.assert_close(model(x), explicit, rtol=0, atol=1e-6)
+    model.choose_attention('cuda')
+    assert all(not blk.attn.fused_attn for blk in model.Spatial_blocks)

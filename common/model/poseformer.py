@@ -38,6 +38,9 @@ from common.windows import window_padding
 
 __all__ = ["PoseTransformer"]
 
+# On the CPU, spatial attention heads this narrow or narrower use the explicit form (see `choose_attention`).
+CPU_EXPLICIT_MAX_HEAD_DIM = 2
+
 
 class PoseTransformer(nn.Module):
     """PoseFormer with the official constructor arguments.
@@ -123,21 +126,30 @@ class PoseTransformer(nn.Module):
         # The fused Triton spatial stage is opt-in ('auto' or 'triton') until a GPU run has
         # validated it (benchmarks/cuda_check.sh); the PyTorch blocks stay the default everywhere.
         self.spatial_kernel = 'pytorch'
+        self.choose_attention('cpu')
 
     def choose_attention(self, device):
         """Use the faster of two equal ways to compute the spatial stage's attention on `device`.
 
-        The spatial stage attends over J = 17 tokens with a head dimension of c / heads = 4. On
-        CUDA, PyTorch's fused attention pads such heads to 32 and ran 3.5x slower than the explicit
-        ``softmax(q k^T / sqrt(d)) v`` (forward + backward of (B*F, 8, 17, 4), H200:
-        benchmarks/bench_gpu.py), so CUDA uses the explicit form there; the CPU keeps the fused
-        kernel, which was faster there. The temporal stage always uses the fused kernel. Weights and
-        results are the same up to rounding. Returns the model.
+        The spatial stage attends over J = 17 tokens with a head dimension of c / heads (4 in the
+        paper's configuration, 2 in the quick start's: c = 16, 8 heads). The explicit
+        ``softmax(q k^T / sqrt(d)) v`` is used on CUDA, where PyTorch's fused attention pads such
+        heads to 32 and ran 3.5x slower (forward + backward of (B*F, 8, 17, 4), H200:
+        benchmarks/bench_gpu.py), and on the CPU for heads of `CPU_EXPLICIT_MAX_HEAD_DIM` channels or
+        fewer, where the fused kernel's per-head overhead dominates (quick-start training step
+        1.11-1.19x faster with the explicit form on a 2-core AMD EPYC: ``python
+        benchmarks/bench_attention.py``, table in benchmarks/README.md). Heads of 4 keep the fused
+        kernel on the CPU: on a Sapphire Rapids Xeon the explicit form of that stage was 2x slower
+        (benchmarks/README.md, "Where the step time goes"), while on the EPYC it was 1.09x faster;
+        no machine has shown the explicit form slower for heads of 2. The temporal stage always uses
+        the fused kernel. Weights and results are the same up to rounding. The constructor applies
+        the CPU choice. Returns the model.
 
         Where the fused spatial stage applies (`spatial_kernel`, CUDA with triton), it replaces
         these blocks altogether; the flag then matters only for the fallback.
         """
-        explicit = torch.device(device).type == 'cuda'
+        head_dim = self.embed_dim_ratio // self.config.num_heads
+        explicit = torch.device(device).type == 'cuda' or head_dim <= CPU_EXPLICIT_MAX_HEAD_DIM
         for blk in self.Spatial_blocks:
             blk.attn.fused_attn = not explicit
         return self
