@@ -98,6 +98,44 @@ def root_error_m(trajectory, reference):
     return float(np.linalg.norm(np.asarray(trajectory) - reference['root_camera'], axis=-1).mean())
 
 
+def average_ranks(values):
+    """Ranks 1..n of `values` (1-D), ties sharing their mean rank (for Spearman's correlation)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    order = np.argsort(values, kind='stable')
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def spearman(a, b):
+    """Spearman's rank correlation of two equal-length arrays (NaN when either is constant)."""
+    ra, rb = average_ranks(a), average_ranks(b)
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    denominator = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    return float((ra * rb).sum() / denominator) if denominator > 0 else float('nan')
+
+
+def keypoint_error_px(pixels, reference, focal_xy, principal_xy):
+    """(N, 17) pixel distance between the 2D stage (N, 17, 2) and the reference's camera-frame joints
+    (poses_3d + root_camera) projected by a pinhole of focal lengths `focal_xy` and centre `principal_xy`."""
+    joints = reference['poses_3d'].astype(np.float64) + reference['root_camera'][:, None].astype(np.float64)
+    projected = joints[..., :2] / joints[..., 2:] * np.asarray(focal_xy) + np.asarray(principal_xy)
+    return np.linalg.norm(np.asarray(pixels, dtype=np.float64) - projected, axis=-1)
+
+
+def keypoint_summary(errors, scores, threshold=0.9):
+    """One line on the 2D stage: its error against the projected reference and what its scores say of it."""
+    low = np.asarray(scores) < threshold
+    share = f'{low.mean() * 100:.1f} % of the joints'
+    if low.any() and (~low).any():
+        share += f', their error {errors[low].mean():.1f} px vs {errors[~low].mean():.1f} px for the rest'
+    return (f'2D stage against the reference projected into the clip: mean {errors.mean():.1f} px, median '
+            f'{np.median(errors):.1f} px; scored below {threshold}: {share}; Spearman(score, error) '
+            f'{spearman(scores, errors):.2f}')
+
+
 def main(argv=None):
     from cli.entry import run_program
     args = parse_args(argv)
@@ -169,6 +207,13 @@ def measure(args):
     rows.append(['the reference itself', '0.0', '0.0', '0.0'] + ['—'] * ROOT_COLUMNS
                 + [f'{bone_std_mm(ref, parents):.1f}', '0.0', f'{jitter_per_frame(ref).mean() * MM_PER_M:.1f}'])
     print(cb.format_table(headers, rows))
+    scaled_k = reference['K_original'].astype(np.float64) * scale
+    errors = keypoint_error_px(result.pixels, reference, (scaled_k[0, 0], scaled_k[1, 1]),
+                               (scaled_k[0, 2], scaled_k[1, 2]))
+    person_px = float(np.median(np.ptp(result.pixels[..., 1], axis=1)))
+    print(f'# {keypoint_summary(errors, result.weights)}; the person is about {person_px:.0f} px tall '
+          '(the reference is triangulated from BlazePose in four views, this one included: the error is that of '
+          'this view against their consensus)')
     # the command's own path with --person-height (LiftSettings.person_height) gives column (d) of its row
     from dataclasses import replace
     sized = VideoLifter(replace(lifter.settings, person_height=known_height), model=lifter.model)

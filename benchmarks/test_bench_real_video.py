@@ -29,3 +29,20 @@ def test_rows_measure_what_they_say():
     trajectory = rng.normal(0, 1, (20, 3)) + [0, 0, 4]
     assert abs(bench.one_scale(2 * trajectory, trajectory) - 0.5) < 1e-12
     assert abs(bench.root_error_m(trajectory + [0.3, 0.4, 0], {'root_camera': trajectory}) - 0.5) < 1e-9
+
+
+def test_spearman_matches_its_definition_with_ties():
+    a = np.array([1.0, 1.0, 2.0, 3.0, 3.0, 3.0])
+    assert bench.average_ranks(a).tolist() == [1.5, 1.5, 3.0, 5.0, 5.0, 5.0]
+    assert abs(bench.spearman(a, -a) + 1) < 1e-12
+    assert abs(bench.spearman([1, 2, 3, 4], [10, 20, 40, 30]) - 0.8) < 1e-12     # 1 - 6 * 2 / (4 * 15)
+    assert np.isnan(bench.spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_keypoint_error_is_the_distance_to_the_projected_reference():
+    reference = {'poses_3d': np.zeros((2, 17, 3), np.float32), 'root_camera': np.array([[0.5, 0.0, 2.0]] * 2, np.float32)}
+    pixels = np.full((2, 17, 2), [100.0 + 1000 * 0.25 + 3, 50.0 + 4])       # projected at (350, 50); off by (3, 4)
+    errors = bench.keypoint_error_px(pixels, reference, (1000.0, 1000.0), (100.0, 50.0))
+    assert errors.shape == (2, 17) and np.allclose(errors, 5.0)
+    line = bench.keypoint_summary(errors, np.ones((2, 17)))
+    assert 'mean 5.0 px' in line and 'below 0.9: 0.0 % of the joints;' in line
