@@ -212,3 +212,14 @@ def test_video_command_lifts_every_person_into_files_keyed_by_id(result, tmp_pat
     assert tool.main([str(CLIP), '-o', str(missing), '-c', str(SHIPPED), '--person', 'all', '--no-render']) == 2
     assert 'nobody found' in one_error_line(capsys.readouterr().err) and not missing.exists()
     assert sorted(p.name for p in out.iterdir()) == before
+
+    # --overwrite with fewer people: the files of the person this run does not lift go, the others are new
+    monkeypatch.setattr(people_module, 'detect_people', lambda path, **options: result)
+    old_person0 = np.load(out / 'pose2sim_multi_cam04_person0_3d.npy')
+    assert tool.main(common + ['--person', '0', '--no-render', '--overwrite', '--bvh', str(out / 'clip.bvh')]) in (0, None)
+    removed = next(line for line in capsys.readouterr().out.splitlines() if line.startswith('removed '))
+    assert removed.startswith('removed 5 file(s)') and 'pose2sim_multi_cam04_person1_3d.npy' in removed
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if 'person1' in n] and 'clip_person0.bvh' in names
+    assert 'pose2sim_multi_cam04_person0_3d.csv' in names and 'pose2sim_multi_cam04_people_3d.gif' in names
+    np.testing.assert_allclose(np.load(out / 'pose2sim_multi_cam04_person0_3d.npy'), old_person0, atol=1e-6)

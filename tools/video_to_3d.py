@@ -210,7 +210,8 @@ def people_to_3d(args, log=print):
     from common.detection.people import check_choice
     from common.progress import progress_wanted
     from common.video_pipeline.outputs import (check_bvh, earlier_people_files, held_output_folder,
-                                               people_output_files, render_people, write_people_outputs)
+                                               people_output_files, remove_stale_people_files, render_people,
+                                               write_people_outputs)
     if args.camera is not None:
         raise UserError(f'{args.person}: several people are lifted from a video file, not live ({{camera}}); give '
                         'a video file', setting='person', mentions=('camera',))
@@ -244,6 +245,11 @@ def people_to_3d(args, log=print):
         write_and_render(lambda: write_people_outputs(result, shared, per_person),
                          lambda path, **options: render_people(result, path, **options), shared.get('animation'),
                          args, progress, log)
+        written = [p for files in per_person.values() for p in files.values()]
+        stale = remove_stale_people_files(folder, video_path.stem, args.bvh, written)
+        if stale:
+            log(f'removed {len(stale)} file(s) an earlier run wrote for people this run did not lift '
+                f'(--overwrite): {", ".join(p.name for p in stale)}')
     return {**shared, **{(kind, i): p for i, files in per_person.items() for kind, p in files.items()}}
 
 

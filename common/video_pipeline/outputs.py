@@ -22,7 +22,9 @@ the video's frame); the BVH ``<bvh>.bvh`` becomes ``<bvh>_person<ID>.bvh`` besid
 ``data_2d_custom_<name>_people.npz`` holds every chosen person over all the video's frames (as
 ``tools/video_to_2d_people.py`` writes it), and one animation ``<name>_people_3d.mp4`` draws them all
 (`render_people`). Before the detection the ids are unknown: any earlier person file of the video in
-the folder (`earlier_people_files`) is refused unless ``overwrite``.
+the folder (`earlier_people_files`) is refused unless ``overwrite``; with it, once the new files are
+written, those of ids this run did not write are removed (`remove_stale_people_files`), so that the
+folder holds one run's people.
 
 `OutputFolder` checks everything before the work starts (the folder can be written, the files do
 not exist unless ``overwrite``, the BVH's folder exists or is the output folder) and, while held, locks the folder
@@ -88,6 +90,16 @@ def earlier_people_files(folder, name, bvh=None):
     if bvh is not None and Path(bvh).parent.is_dir():
         found += [p for p in Path(bvh).parent.glob(person_bvh(bvh, '[0-9]*').name) if p.is_file()]
     return sorted(found)
+
+
+def remove_stale_people_files(folder, name, bvh, written):
+    """Delete the earlier person files of the video `name` (`earlier_people_files`) that are not among the
+    paths `written` by this run; returns the removed paths, sorted."""
+    kept = {Path(p).resolve() for p in written}
+    stale = [p for p in earlier_people_files(folder, name, bvh) if p.resolve() not in kept]
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def check_bvh(bvh, folder):
