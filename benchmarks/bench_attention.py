@@ -5,7 +5,7 @@
 
 The spatial stage attends over 17 joint tokens with narrow heads (c / heads channels: 2 in the quick
 start's configuration, 4 in the paper's). Which way is faster decides `PoseTransformer.choose_attention`
-on the CPU (`CPU_EXPLICIT_MAX_HEAD_DIM`); this table is the evidence. Both variants are the same
+on the CPU (`CPU_EXPLICIT_MAX_HEAD_DIM`; the last column is the choice a new model makes); this table is the evidence. Both variants are the same
 model with the same seeded weights (drop_path 0.1), only the spatial blocks' ``fused_attn`` flag
 differs; the temporal stage keeps the fused kernel. Per configuration and mode, each round times
 `--steps` steps of the fused variant, then of the explicit one (after `--warmup` steps each, in one
@@ -88,7 +88,6 @@ def main(argv=None):
     cb.tune_malloc()
     import torch
 
-    from common.model.poseformer import CPU_EXPLICIT_MAX_HEAD_DIM
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     steps, warmup, repeats = (1, 0, 1) if args.quick else (args.steps, args.warmup, args.repeats)
@@ -99,7 +98,8 @@ def main(argv=None):
     for name, (config, batch) in CONFIGS.items():
         batch = 8 if args.quick else batch
         head_dim = config['embed_dim_ratio'] // config['num_heads']
-        choice = 'explicit' if head_dim <= CPU_EXPLICIT_MAX_HEAD_DIM else 'fused'
+        product = cb.make_model(**config)              # the constructor applies the product's CPU choice
+        choice = 'fused' if product.Spatial_blocks[0].attn.fused_attn else 'explicit'
         for mode in ('train', 'infer'):
             variants = make_steps(config, batch, mode)
             times = {'fused': [], 'explicit': []}
